@@ -1,0 +1,3 @@
+from modella_tui.cli import main
+
+raise SystemExit(main())

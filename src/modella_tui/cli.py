@@ -1,0 +1,132 @@
+"""The `modella` command line (SPEC §2). Imports stay lazy so `modella --version` is fast."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from modella_tui import __version__
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with code 2 and one translated sentence on bad usage."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        from modella_tui.core.i18n import t
+
+        self.print_usage(sys.stderr)
+        sys.stderr.write(t("cli.usage_error", prog=self.prog, message=message) + "\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; help texts are translated at build time."""
+    from modella_tui.core.i18n import t
+
+    p = _Parser(prog="modella", description=t("cli.description"))
+    p.add_argument("--version", action="version", version=f"modella {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("search", help=t("cli.search.help"))
+    s.add_argument("query", nargs="?", default="", help=t("cli.search.query"))
+    s.add_argument("--tag", help=t("cli.search.tag"))
+    s.add_argument("--user", help=t("cli.search.user"))
+    s.add_argument("--type", action="append", default=[], dest="types", help=t("cli.search.type"))
+    s.add_argument("--base", action="append", default=[], dest="bases", help=t("cli.search.base"))
+    s.add_argument("--sort", help=t("cli.search.sort"))
+    s.add_argument("--period", help=t("cli.search.period"))
+    s.add_argument("--nsfw", action="store_true", help=t("cli.search.nsfw"))
+    s.add_argument("--limit", type=int, default=20, help=t("cli.search.limit"))
+    s.add_argument("--json", action="store_true", help=t("cli.json"))
+
+    sh = sub.add_parser("show", help=t("cli.show.help"))
+    sh.add_argument("ref", help=t("cli.ref"))
+    sh.add_argument("--json", action="store_true", help=t("cli.json"))
+
+    d = sub.add_parser("download", help=t("cli.download.help"))
+    d.add_argument("refs", nargs="+", metavar="REF", help=t("cli.ref"))
+    d.add_argument("--file", dest="file_glob", help=t("cli.download.file"))
+    d.add_argument("--dir", dest="target_dir", help=t("cli.download.dir"))
+    d.add_argument("--allow-pickle", action="store_true", help=t("cli.download.allow_pickle"))
+    d.add_argument("--force", action="store_true", help=t("cli.download.force"))
+
+    q = sub.add_parser("queue", help=t("cli.queue.help"))
+    q.add_argument("--run", action="store_true", help=t("cli.queue.run"))
+    q.add_argument("--json", action="store_true", help=t("cli.json"))
+
+    c = sub.add_parser("config", help=t("cli.config.help"))
+    csub = c.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
+    g = csub.add_parser("get", help=t("cli.config.get"))
+    g.add_argument("key")
+    st = csub.add_parser("set", help=t("cli.config.set"))
+    st.add_argument("key")
+    st.add_argument("value")
+    un = csub.add_parser("unset", help=t("cli.config.unset"))
+    un.add_argument("key")
+    csub.add_parser("path", help=t("cli.config.path"))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code of SPEC §2."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list in (["--version"], ["-V"]):  # the fast path: no other import
+        print(f"modella {__version__}")
+        return 0
+    from modella_tui.core import config, i18n
+    from modella_tui.core.errors import ModellaError
+
+    settings = config.load()
+    i18n.set_language(i18n.resolve_language(settings.get("language")))
+    for warning in settings.warnings:
+        sys.stderr.write(warning + "\n")
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        return _dispatch(args, settings)
+    except ModellaError as exc:
+        from modella_tui.core.textsafe import clean
+
+        sys.stderr.write(clean(exc.message) + "\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write(i18n.t("cli.interrupted") + "\n")
+        return 130
+    except BrokenPipeError:
+        # `modella search … | head`: the reader went away, which is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception:  # the last funnel: a sentence for the user, the details in the log
+        from modella_tui.commands.common import log_exception
+
+        where = log_exception(settings)
+        sys.stderr.write(i18n.t("cli.unexpected", log=str(where)) + "\n")
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: Any) -> int:
+    cmd = args.command
+    if cmd is None:
+        from modella_tui.ui.app import run_app
+
+        return run_app(settings)
+    if cmd == "config":
+        from modella_tui.commands.config_cmd import run_config
+
+        return run_config(args, settings)
+    if cmd == "search":
+        from modella_tui.commands.search import run_search
+
+        return run_search(args, settings)
+    if cmd == "show":
+        from modella_tui.commands.show import run_show
+
+        return run_show(args, settings)
+    if cmd in ("download", "queue"):
+        from modella_tui.commands.download import run_download, run_queue
+
+        return run_download(args, settings) if cmd == "download" else run_queue(args, settings)
+    raise AssertionError(cmd)

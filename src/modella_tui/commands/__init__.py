@@ -1,0 +1,1 @@
+"""The headless CLI commands; none of them imports Textual."""

@@ -1,0 +1,82 @@
+"""What the headless commands share: opening state and clients, printing safely, logging failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modella_tui.core import paths
+from modella_tui.core.config import Settings
+from modella_tui.core.textsafe import redact
+
+if TYPE_CHECKING:
+    from modella_tui.core.civitai.client import CivitaiClient
+    from modella_tui.core.hub.client import HubClient
+    from modella_tui.core.store.db import Database
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The secret values in force, so that logs can mask them."""
+    return [s.reveal() for s in (settings.civitai_key, settings.hf_token) if s]
+
+
+def log_exception(settings: Settings) -> Path:
+    """Append the current traceback, secrets masked, to the log; return the log path."""
+    path = paths.log_path()
+    try:
+        paths.ensure_private_dir(path.parent)
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        text = redact(traceback.format_exc(), secrets_of(settings))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {stamp}\n{text}\n")
+    except OSError:
+        pass
+    return path
+
+
+def is_tty() -> bool:
+    """Whether stdout is a terminal (tables and progress bars) or a pipe (plain lines, JSON)."""
+    return sys.stdout.isatty()
+
+
+@dataclass
+class Clients:
+    """The opened state and network clients of one command run."""
+
+    db: Database
+    civitai: CivitaiClient
+    hub: HubClient
+
+
+@asynccontextmanager
+async def open_clients(settings: Settings) -> AsyncIterator[Clients]:
+    """Open the database and both clients; always close them (an open aiosqlite hangs exit)."""
+    from modella_tui.core.civitai.client import CivitaiClient
+    from modella_tui.core.hub.client import HubClient
+    from modella_tui.core.store.cache import ResponseCache
+    from modella_tui.core.store.db import Database
+
+    db = Database(paths.db_path())
+    await db.open()
+    for note in db.notes:
+        sys.stderr.write(note + "\n")
+    civitai = CivitaiClient(
+        settings.civitai_url,
+        settings.civitai_key,
+        ResponseCache(db),
+        cache_ttl=60.0 * int(settings.get("cache_minutes")),
+    )
+    hub = HubClient(settings)
+    try:
+        yield Clients(db=db, civitai=civitai, hub=hub)
+    finally:
+        await civitai.close()
+        await db.close()

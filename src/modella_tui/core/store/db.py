@@ -1,0 +1,195 @@
+"""The state database: one aiosqlite connection, migrations by `PRAGMA user_version` (SPEC §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from modella_tui.core.errors import StateError
+
+BUSY_TIMEOUT_MS = 10_000
+NETWORK_FS = {
+    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "9p", "ceph", "glusterfs", "lustre",
+    "afs", "beegfs", "gpfs", "virtiofs", "ncpfs", "davfs",
+}  # fmt: skip
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migration scripts, in order."""
+    folder = resources.files("modella_tui.core.store") / "migrations"
+    out = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            out.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str:
+    """The type of the file system holding `path` (longest mount-point prefix), or ''."""
+    target = os.path.abspath(path)
+    best, fstype = "", ""
+    try:
+        with open(mounts_file, encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                mnt = parts[1].replace("\\040", " ")
+                if (target == mnt or target.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(
+                    best
+                ):
+                    best, fstype = mnt, parts[2]
+    except OSError:
+        return ""
+    return fstype
+
+
+def is_network_fs(path: Path) -> bool:
+    """True where WAL must not be used (NFS, SMB, FUSE network volumes such as Runpod's)."""
+    fstype = filesystem_type(path)
+    return fstype in NETWORK_FS or fstype.startswith("fuse.") or fstype == "fuse"
+
+
+class Database:
+    """One connection; write transactions are serialised in-process and start with BEGIN IMMEDIATE."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn: aiosqlite.Connection | None = None
+        self.notes: list[str] = []  # user-facing notices (backup made, network FS)
+        self._write_lock = asyncio.Lock()
+        self.journal_mode = "wal"
+
+    async def open(self) -> Database:
+        """Connect, set pragmas, migrate; a corrupt file is set aside and a fresh one made."""
+        from modella_tui.core.i18n import t
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            await self._connect_and_migrate()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                await self.close()
+                raise StateError("error.state_open", path=str(self.path), reason=str(exc)) from None
+            await self.close()
+            backup = self.set_aside()
+            self.notes.append(t("warn.db_corrupt", path=str(self.path), backup=str(backup)))
+            await self._connect_and_migrate()
+        return self
+
+    async def _connect_and_migrate(self) -> None:
+        self.conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self.conn.row_factory = aiosqlite.Row
+        await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self.conn.execute("PRAGMA foreign_keys = ON")
+        if is_network_fs(self.path.parent):
+            self.journal_mode = "delete"
+        row = await (
+            await self.conn.execute(f"PRAGMA journal_mode = {self.journal_mode}")
+        ).fetchone()
+        # A quick structural check catches "file is not a database" and most truncation.
+        await (await self.conn.execute("PRAGMA quick_check")).fetchall()
+        del row
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        assert self.conn is not None
+        (version,) = await (await self.conn.execute("PRAGMA user_version")).fetchone() or (0,)
+        steps = migrations()
+        known = steps[-1][0] if steps else 0
+        if version > known:
+            raise StateError("error.state_newer", path=str(self.path), found=version, known=known)
+        for number, script in steps:
+            if number <= version:
+                continue
+            # One transaction per step: a crash mid-way leaves user_version unchanged.
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(script):
+                    await self.conn.execute(statement)
+                if os.environ.get("MODELLA_TEST_CRASH_AT") == f"migration-{number}":
+                    os._exit(137)
+                await self.conn.execute(f"PRAGMA user_version = {number}")
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+
+    def set_aside(self) -> Path:
+        """Move the database and its -wal/-shm aside together as `.bad-<time>`; return the new name."""
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        backup = self.path.with_name(f"{self.path.name}.bad-{stamp}")
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                os.replace(src, Path(str(backup) + suffix))
+        return backup
+
+    async def close(self) -> None:
+        """Always called: an unclosed aiosqlite connection hangs interpreter exit."""
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def __aenter__(self) -> Database:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _c(self) -> aiosqlite.Connection:
+        if self.conn is None:
+            raise StateError("error.state_closed")
+        return self.conn
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE, so a second process waits instead of failing)."""
+        async with self._write_lock:
+            conn = self._c()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one write statement in its own transaction; return lastrowid."""
+        async with self.write() as conn:
+            cur = await conn.execute(sql, tuple(params))
+            return cur.lastrowid or 0
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """All rows of a query."""
+        cur = await self._c().execute(sql, tuple(params))
+        return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        """The first row of a query, if any."""
+        cur = await self._c().execute(sql, tuple(params))
+        return await cur.fetchone()
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def _split_sql(script: str) -> list[str]:
+    # Our migrations put no "--" inside string literals, so a comment runs to the end of its line.
+    lines = [ln.split("--", 1)[0] for ln in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,132 @@
+"""Settings: precedence, file mode, masking, corrupt files (SPEC §3, FAULT T-41…T-43)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from modella_tui.core import config
+from modella_tui.core.errors import ConfigError
+
+SENTINEL = "SENTINELKEY0123456789abcdef"
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"MODELLA_HOME": str(tmp_path / "mh"), **extra}
+
+
+def test_defaults_then_file_then_env(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    s = config.load(env)
+    assert s.get("max_parallel") == 3
+    assert s.source("max_parallel") == "default"
+    s.set("max_parallel", "5")
+    assert config.load(env).get("max_parallel") == 5
+    assert config.load(env).source("max_parallel") == "file"
+    s.set("civitai.api_key", "from-file-key-000000")
+    env2 = {**env, "CIVITAI_API_KEY": "from-env-key-1111111"}
+    s2 = config.load(env2)
+    assert s2.civitai_key.reveal() == "from-env-key-1111111"
+    assert s2.source("civitai.api_key") == "env"
+    env3 = {**env, "CIVITAI_TOKEN": "token-env-key-222222"}
+    assert config.load(env3).civitai_key.reveal() == "token-env-key-222222"
+
+
+def test_file_is_0600_in_0700_dir_even_with_umask_0(tmp_path: Path) -> None:
+    code = (
+        "import os; os.umask(0)\n"
+        "from modella_tui.core import config\n"
+        f"config.load({{'MODELLA_HOME': {str(tmp_path / 'mh')!r}}}).set('civitai.api_key', 'k' * 20)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    path = tmp_path / "mh" / "config.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_existing_world_readable_file_is_fixed_and_warned(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    config.load(env).set("layout", "comfyui")
+    path = tmp_path / "mh" / "config.toml"
+    path.chmod(0o644)
+    s = config.load(env)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert any("0600" in w for w in s.warnings)
+
+
+def test_secret_is_masked_everywhere(tmp_path: Path) -> None:
+    s = config.load(_env(tmp_path))
+    s.set("civitai.api_key", SENTINEL)
+    key = s.civitai_key
+    for shown in (
+        repr(key),
+        str(key),
+        f"{key}",
+        s.display("civitai.api_key"),
+        repr(s),
+        repr(s.file_data),
+    ):
+        assert SENTINEL not in shown
+    assert s.display("civitai.api_key").endswith("cdef")
+    assert key.reveal() == SENTINEL
+
+
+def test_corrupt_file_set_aside_with_message(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    path = tmp_path / "mh" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(f'civitai = {{ api_key = "{SENTINEL}" \n[[[garbage')
+    path.chmod(0o600)
+    s = config.load(env)
+    assert s.get("layout") == "forge"
+    assert not path.exists()
+    backups = list(path.parent.glob("config.toml.bad-*"))
+    assert len(backups) == 1
+    assert SENTINEL in backups[0].read_text()  # nothing lost
+    assert len(s.warnings) == 1
+    assert str(backups[0]) in s.warnings[0]
+    assert SENTINEL not in s.warnings[0]
+
+
+def test_hostile_values_round_trip_literally(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    hostile = 'a\n[evil]\nx=1 """ \' "'
+    config.load(env).set("models_dir", hostile)
+    data = tomllib.loads((tmp_path / "mh" / "config.toml").read_text())
+    assert data == {"models_dir": hostile}
+    assert config.load(env).get("models_dir") == hostile
+    with pytest.raises(ConfigError):
+        config.load(env).set("models_dir", "a\x00b")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("layout", "nope"), ("max_parallel", "zero"), ("max_parallel", "999"), ("nope.key", "1")],
+)
+def test_bad_values_refused(tmp_path: Path, key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.load(_env(tmp_path)).set(key, value)
+    assert key in info.value.message
+
+
+def test_bad_value_in_file_falls_back_with_warning(tmp_path: Path) -> None:
+    path = tmp_path / "mh" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('max_parallel = "lots"\n')
+    s = config.load(_env(tmp_path))
+    assert s.get("max_parallel") == 3
+    assert s.warnings
+
+
+def test_modella_config_names_another_file(tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere" / "c.toml"
+    s = config.load({"MODELLA_CONFIG": str(other)})
+    s.set("theme", "light")
+    assert other.exists()
+    assert os.stat(other).st_mode & 0o777 == 0o600
