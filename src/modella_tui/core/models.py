@@ -20,7 +20,7 @@ class CivitaiFile:
     format: str | None = None  # SafeTensor, PickleTensor, Diffusers, Other
     pickle_scan: str | None = None  # Success, Pending, Danger, Error
     virus_scan: str | None = None
-    sha256: str | None = None  # upper-case hex as Civitai sends it
+    sha256: str | None = None  # lower-case hex (parse normalises Civitai's upper case)
     autov2: str | None = None
     download_url: str | None = None
 
