@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from modella_tui.core import i18n
+from tests.fakes.catalog import default_catalog
+from tests.fakes.fakehub import FakeHub
 
 _SCRUB = (
     "CIVITAI_API_KEY", "CIVITAI_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MODELLA_LANG",
@@ -30,3 +36,35 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     i18n.set_language("en")
     yield home
     i18n.set_language("en")
+
+
+@pytest.fixture
+def fakehub() -> Iterator[FakeHub]:
+    """The project's fake Civitai + Hub + storage servers on 127.0.0.1 (real sockets)."""
+    hub = FakeHub(default_catalog()).start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture
+def run_cli(
+    fakehub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `modella …` in a subprocess pointed at the fake hub; returns the completed process."""
+    monkeypatch.setenv("MODELLA_CIVITAI_URL", fakehub.civitai_url)
+    monkeypatch.setenv("HF_ENDPOINT", fakehub.hub_url)
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Any:
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "modella_tui", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run

@@ -1,0 +1,139 @@
+"""How the CLI prints models: JSON lines for programs, tables for people (remote text cleaned)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from modella_tui.core.i18n import t
+from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion, HubFile, HubRepo
+from modella_tui.core.textsafe import clean
+
+
+def human_size(n: float | None) -> str:
+    """1536 → '1.5 KB' (decimal units, as disk tools on pods show)."""
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
+
+
+def human_count(n: int | None) -> str:
+    """12345 → '12.3k'; None → '–'."""
+    if n is None:
+        return "–"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 1_000:
+        return f"{n / 1_000:.1f}k"
+    return str(n)
+
+
+def file_json(f: CivitaiFile) -> dict[str, Any]:
+    """A stable JSON view of a Civitai file."""
+    return {
+        "id": f.id,
+        "name": f.name,
+        "type": f.type,
+        "size": f.size_bytes,
+        "format": f.format,
+        "fp": f.fp,
+        "primary": f.primary,
+        "sha256": f.sha256,
+        "pickleScan": f.pickle_scan,
+        "virusScan": f.virus_scan,
+    }
+
+
+def version_json(v: CivitaiVersion) -> dict[str, Any]:
+    """A stable JSON view of a Civitai version."""
+    return {
+        "id": v.id,
+        "name": v.name,
+        "baseModel": v.base_model,
+        "publishedAt": v.published_at,
+        "earlyAccess": v.early_access,
+        "trainedWords": list(v.trained_words),
+        "files": [file_json(f) for f in v.files],
+        "images": [i.url for i in v.images],
+    }
+
+
+def model_json(m: CivitaiModel, *, versions: bool = False, base_url: str = "") -> dict[str, Any]:
+    """A stable JSON view of a Civitai model (one line of `modella search --json`)."""
+    out: dict[str, Any] = {
+        "ref": f"civitai:{m.id}",
+        "id": m.id,
+        "name": m.name,
+        "type": m.type,
+        "baseModel": m.base_model,
+        "creator": m.creator,
+        "nsfw": m.nsfw,
+        "tags": list(m.tags),
+        "stats": {
+            "downloads": m.stats.downloads,
+            "likes": m.stats.likes,
+            "rating": m.stats.rating,
+        },
+        "url": f"{base_url}/models/{m.id}" if base_url else None,
+    }
+    if m.latest is not None:
+        out["latestVersion"] = {"id": m.latest.id, "name": m.latest.name}
+    if versions:
+        out["description"] = m.description
+        out["versions"] = [version_json(v) for v in m.versions]
+    return out
+
+
+def hub_json(repo: HubRepo) -> dict[str, Any]:
+    """A stable JSON view of a Hub repo and its files."""
+    return {
+        "ref": f"hf:{repo.id}",
+        "id": repo.id,
+        "sha": repo.sha,
+        "gated": repo.gated,
+        "files": [hub_file_json(f) for f in repo.files],
+    }
+
+
+def hub_file_json(f: HubFile) -> dict[str, Any]:
+    """A stable JSON view of a Hub file."""
+    return {"path": f.path, "size": f.size, "sha256": f.sha256, "revision": f.revision}
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on one line; ensure_ascii keeps terminal escapes in remote text inert."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=True) + "\n")
+
+
+def print_table(
+    headers: list[str], rows: list[list[str]], *, right: set[int] | None = None
+) -> None:
+    """A plain table sized to the content, every cell cleaned of control characters."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="right" if right and i in right else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(clean(cell)) for cell in row))
+    # On a pipe nothing is folded: one row stays one line, whole hashes included.
+    width = None if sys.stdout.isatty() else 1000
+    Console(highlight=False, soft_wrap=False, width=width).print(table)
+
+
+def print_line(text: str) -> None:
+    """A line of text with remote parts already cleaned by the caller."""
+    sys.stdout.write(text + "\n")
+
+
+def no_results() -> None:
+    """Say that nothing matched (on stderr: stdout stays clean for pipes)."""
+    sys.stderr.write(t("search.no_results") + "\n")
