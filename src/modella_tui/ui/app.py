@@ -1,0 +1,221 @@
+"""The Textual app: wiring only — screens, commands, themes, the engine bridge, one error funnel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from modella_tui.core import i18n
+from modella_tui.core.config import Settings
+from modella_tui.core.errors import ModellaError
+from modella_tui.core.i18n import t
+from modella_tui.ui.commands.app_commands import GLOBAL
+from modella_tui.ui.commands.base import Command
+from modella_tui.ui.engine_bridge import DownloadFinished, EngineBridge
+from modella_tui.ui.messages import QueueChanged, QueueProgress
+from modella_tui.ui.screens.base import BaseScreen, install_bindings
+from modella_tui.ui.screens.browser import BrowserScreen
+from modella_tui.ui.screens.modals.confirm import ConfirmScreen
+from modella_tui.ui.screens.modals.help import HelpScreen
+from modella_tui.ui.screens.queue import QueueScreen
+from modella_tui.ui.screens.settings import SettingsScreen
+from modella_tui.ui.services import Services, maybe_await
+from modella_tui.ui.themes import THEMES, setting_name, textual_name
+
+log = logging.getLogger("modella.ui")
+
+# Only screens that exist are reachable (no empty placeholders); number = SPEC §4's key.
+SCREENS: dict[str, Callable[[], Screen[Any]]] = {
+    "browser": BrowserScreen,
+    "queue": QueueScreen,
+    "settings": SettingsScreen,
+}
+ACTIVE_STATES = frozenset({"running", "verifying"})
+
+
+class ModellaApp(App[None]):
+    """Modella's terminal app; build it with `make_app`."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "Modella"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(SCREENS)
+    DEFAULT_MODE: ClassVar[str] = "browser"
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        i18n.set_language(i18n.resolve_language(str(settings.get("language"))))
+        super().__init__()
+        self.settings = settings
+        self.services = services
+        self.bridge = EngineBridge(self)
+        self._mode_history: list[str] = []
+        self.ready = asyncio.Event()
+        """Set once the services are open: screens wait on it before their first request."""
+        install_bindings(self, GLOBAL)
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = textual_name(str(settings.get("theme")))
+
+    async def on_mount(self) -> None:
+        """Open services and start the engine (the browser is the default mode)."""
+        for warning in self.settings.warnings:
+            self.notify(warning, severity="warning", markup=False)
+        try:
+            await self.services.start()
+        except ModellaError as exc:
+            self.report_error(exc)
+        finally:
+            self.ready.set()
+        if self.services.engine is not None:
+            self.bridge.attach(self.services.engine)
+        self.post_message(QueueChanged())
+
+    async def on_unmount(self) -> None:
+        """Stop the engine and close the database before the loop ends."""
+        self.bridge.detach()
+        await self.services.aclose()
+
+    # ----- navigation ---------------------------------------------------------------------
+    async def action_goto(self, mode: str) -> None:
+        """Switch to a top-level screen by its mode name."""
+        if mode not in SCREENS or mode == self.current_mode:
+            return
+        self._mode_history.append(self.current_mode)
+        await self.switch_mode(mode)
+
+    async def action_back(self) -> None:
+        """Close a pushed screen, else return to the previous top-level screen."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self._mode_history:
+            await self.switch_mode(self._mode_history.pop())
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen."""
+        screen = self.screen
+        if not isinstance(screen, BaseScreen):
+            return
+        self.push_screen(HelpScreen(t(screen.TITLE_KEY), screen.COMMANDS_LIST, GLOBAL))
+
+    async def action_request_quit(self) -> None:
+        """Quit, asking first while downloads run."""
+        running = await self.active_downloads()
+        if not running:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(t("ui.quit.confirm", count=running)), answered)
+
+    async def active_downloads(self) -> int:
+        """How many downloads are running or verifying now."""
+        engine = self.services.engine
+        if engine is None or not hasattr(engine, "items"):
+            return 0
+        items = await maybe_await(engine.items())
+        return sum(1 for item in items if _state(item) in ACTIVE_STATES)
+
+    def action_set_theme(self, name: str) -> None:
+        """Switch theme and save the choice."""
+        if name not in THEMES:
+            return
+        self.theme = textual_name(name)
+
+    def watch_theme(self, theme: str) -> None:
+        """Persist a theme change however it was made (palette, settings, command)."""
+        name = setting_name(theme)
+        if name is None or not hasattr(self, "settings") or self.settings.get("theme") == name:
+            return
+        try:
+            self.settings.set("theme", name)
+        except (ModellaError, OSError) as exc:
+            self.report_error(exc)
+
+    # ----- command palette ----------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every command of the current screen and every global one, translated."""
+        local: tuple[type[Command], ...] = getattr(screen, "COMMANDS_LIST", ())
+        for cmd, target in [*((c, screen) for c in local), *((c, self) for c in GLOBAL)]:
+            if not cmd.IN_PALETTE or target.check_action(cmd.action_name(), ()) is False:
+                continue
+            yield SystemCommand(cmd.label(), cmd.help(), partial(self._run, cmd, screen))
+
+    async def _run(self, cmd: type[Command], screen: Screen[Any]) -> None:
+        await self.run_action(cmd.ACTION, default_namespace=screen)
+
+    # ----- errors and engine events ---------------------------------------------------------
+    def report_error(self, exc: BaseException) -> None:
+        """The one error funnel: user text for ModellaError, a log entry for anything else."""
+        if isinstance(exc, ModellaError):
+            self.notify(exc.message, severity="error", markup=False, timeout=8)
+            return
+        log.error("unexpected error", exc_info=exc)
+        self.notify(
+            t("ui.error.unexpected", kind=type(exc).__name__),
+            severity="error",
+            markup=False,
+            timeout=8,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Workers run with exit_on_error=False; their errors arrive here."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report_error(event.worker.error)
+
+    def _queue_screens(self) -> list[Screen[Any]]:
+        return [s for stack in self._screen_stacks.values() for s in stack]
+
+    def on_queue_progress(self, message: QueueProgress) -> None:
+        """Apply the newest progress snapshot to every screen that shows downloads, in one frame."""
+        with self.batch_update():
+            for screen in self._queue_screens():
+                apply = getattr(screen, "apply_progress", None)
+                if apply is not None:
+                    apply(message.snapshot)
+
+    def on_queue_changed(self, message: QueueChanged) -> None:
+        """Items were added or changed state: screens reload from the engine."""
+        for screen in self._queue_screens():
+            reload = getattr(screen, "reload_queue", None)
+            if reload is not None:
+                reload()
+
+    def on_download_finished(self, message: DownloadFinished) -> None:
+        """A notification on each completion and failure, wherever the user is (SPEC §4)."""
+        if message.state == "done":
+            self.notify(t("ui.queue.done_notice", title=message.title), markup=False)
+        else:
+            self.notify(
+                t("ui.queue.failed_notice", title=message.title, reason=message.reason or ""),
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+
+
+def _state(item: object) -> str:
+    """An item's state as text (the engine may use an Enum)."""
+    state = getattr(item, "state", "")
+    return str(getattr(state, "value", state))
+
+
+def make_app(settings: Settings, services: Services) -> ModellaApp:
+    """The factory tests and the CLI share."""
+    return ModellaApp(settings, services)
+
+
+def run_app(settings: Settings) -> None:
+    """Build the real services and run the app (`modella`)."""
+    from modella_tui.ui.wiring import build_services
+
+    make_app(settings, build_services(settings)).run()

@@ -1,0 +1,5 @@
+"""Commands: one small class each, read by the footer, the palette and the help (STYLE rule 10)."""
+
+from modella_tui.ui.commands.base import Command
+
+__all__ = ["Command"]

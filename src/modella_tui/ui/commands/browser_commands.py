@@ -1,0 +1,69 @@
+"""Commands of the Civitai browser."""
+
+from __future__ import annotations
+
+from modella_tui.ui.commands.base import Command
+
+
+class FocusSearch(Command):
+    """Put the cursor in the search box."""
+
+    KEY = "slash"
+    KEY_DISPLAY = "/"
+    ACTION = "focus_search"
+    LABEL = "ui.cmd.search"
+    HELP = "ui.cmd.search.help"
+
+
+class OpenDetail(Command):
+    """Open the card under the cursor."""
+
+    KEY = "enter"
+    ACTION = "open_detail"
+    LABEL = "ui.cmd.open"
+    HELP = "ui.cmd.open.help"
+    SHOW = False
+
+
+class DownloadLatest(Command):
+    """Queue the primary file of the latest version."""
+
+    KEY = "d"
+    ACTION = "download"
+    LABEL = "ui.cmd.download"
+    HELP = "ui.cmd.download.help"
+
+
+class EditFilters(Command):
+    """Sort, period, types, base models, NSFW."""
+
+    KEY = "f"
+    ACTION = "filters"
+    LABEL = "ui.cmd.filters"
+    HELP = "ui.cmd.filters.help"
+
+
+class Top(Command):
+    """Back to the first card."""
+
+    KEY = "home,g"
+    KEY_DISPLAY = "home, g"
+    ACTION = "top"
+    LABEL = "ui.cmd.top"
+    HELP = "ui.cmd.top.help"
+    SHOW = False
+
+
+class Reload(Command):
+    """Run the search again (after an error)."""
+
+    KEY = "ctrl+r"
+    ACTION = "reload"
+    LABEL = "ui.cmd.reload"
+    HELP = "ui.cmd.reload.help"
+    SHOW = False
+
+
+BROWSER: tuple[type[Command], ...] = (
+    FocusSearch, OpenDetail, DownloadLatest, EditFilters, Top, Reload,
+)  # fmt: skip

@@ -1,0 +1,1 @@
+"""The screens of SPEC §4, one module each."""

@@ -1,0 +1,64 @@
+"""The base screen: bindings built from command classes and translated when the screen is made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from modella_tui.core.i18n import t
+from modella_tui.ui.commands.base import Command
+
+if TYPE_CHECKING:
+    from modella_tui.ui.app import ModellaApp
+
+
+def command_bindings(commands: Iterable[type[Command]]) -> list[Binding]:
+    """Bindings for the commands that have a key."""
+    return [cmd.binding() for cmd in commands if cmd.KEY]
+
+
+def install_bindings(node: DOMNode, commands: Iterable[type[Command]]) -> None:
+    """Add translated command bindings to a node's own map (descriptions follow the language)."""
+    merged = BindingsMap(binding for _, binding in node._bindings)
+    for binding in command_bindings(commands):
+        for expanded in Binding.make_bindings([binding]):
+            merged.key_to_bindings.setdefault(expanded.key, []).append(expanded)
+    node._bindings = merged
+
+
+class BaseScreen(Screen[None]):
+    """A top-level or pushed screen with a footer; `COMMANDS_LIST` names its commands."""
+
+    COMMANDS_LIST: ClassVar[tuple[type[Command], ...]] = ()
+    TITLE_KEY: ClassVar[str] = "ui.app.title"
+
+    def __init__(self) -> None:
+        super().__init__()
+        install_bindings(self, self.COMMANDS_LIST)
+
+    @property
+    def modella(self) -> ModellaApp:
+        """The app, typed."""
+        from modella_tui.ui.app import ModellaApp
+
+        app = self.app
+        assert isinstance(app, ModellaApp)
+        return app
+
+    def compose_footer(self) -> ComposeResult:
+        """The footer every screen ends with."""
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        """Show this screen's name in the terminal title."""
+        self.app.sub_title = t(self.TITLE_KEY)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hook for subclasses: return False to hide, None to dim a command."""
+        return True

@@ -1,0 +1,285 @@
+"""One model: versions ten a page, files with marks, images, description, tags, trained words."""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Markdown
+
+from modella_tui.core.i18n import t
+from modella_tui.core.models import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
+from modella_tui.ui.commands.detail_commands import DETAIL
+from modella_tui.ui.html_markdown import html_to_markdown
+from modella_tui.ui.queueing import queue_civitai
+from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.textutil import clean, human_size, plain
+
+VERSIONS_PER_PAGE = 10
+FILE_COLUMNS = ("mark", "name", "type", "size", "format", "fp", "scan")
+VERSION_COLUMNS = ("name", "base", "published", "files")
+
+
+def over_ssh(env: dict[str, str] | None = None) -> bool:
+    """A browser opened here would open on the pod, not in front of the user (FIELD-NOTES)."""
+    env = dict(os.environ) if env is None else env
+    return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY") or env.get("SSH_CLIENT"))
+
+
+def scan_text(f: CivitaiFile) -> Text:
+    """Scan status in words (never colour alone): danger, pickle, pending, ok."""
+    if f.scan_danger:
+        return Text(t("ui.scan.danger"), style="bold reverse")
+    pickle = f"{t('ui.scan.pickle')} " if f.is_pickle else ""
+    status = (f.pickle_scan or "").lower()
+    if status in ("pending", "error"):
+        return Text(pickle + t(f"ui.scan.{status}"), style="bold")
+    return Text(pickle + (t("ui.scan.ok") if status == "success" else t("ui.scan.unknown")))
+
+
+class DetailScreen(BaseScreen):
+    """Pushed over the browser; `escape` returns to the cards."""
+
+    COMMANDS_LIST = DETAIL
+    TITLE_KEY = "ui.screen.detail"
+
+    def __init__(self, model: CivitaiModel) -> None:
+        super().__init__()
+        self.model = model
+        self.page = 0
+        self.version: CivitaiVersion | None = model.latest
+        self.marked: dict[int, set[int]] = {}  # version id → file ids
+        self.image_index = 0
+
+    def compose(self) -> ComposeResult:
+        """Header, versions and files on the left, images/words/tags/description on the right."""
+        yield Label("", id="detail-header", markup=False)
+        with Horizontal(id="detail-body"):
+            with Vertical(id="detail-left"):
+                yield Label("", id="detail-versions-title", classes="section-title", markup=False)
+                yield DataTable(id="detail-versions", cursor_type="row")
+                yield Label(t("ui.detail.files"), classes="section-title")
+                yield DataTable(id="detail-files", cursor_type="row")
+            with VerticalScroll(id="detail-right"):
+                yield Label(t("ui.detail.image"), classes="section-title")
+                yield Label("", id="detail-image", markup=False)
+                yield Label(t("ui.detail.trained_words"), classes="section-title")
+                yield Label("", id="detail-words", markup=False)
+                yield Label(t("ui.detail.tags"), classes="section-title")
+                yield Label("", id="detail-tags", markup=False)
+                yield Label(t("ui.detail.description"), classes="section-title")
+                yield Markdown("", id="detail-description")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        """Columns, the model as the search returned it, then the full model."""
+        versions = self.query_one("#detail-versions", DataTable)
+        for key in VERSION_COLUMNS:
+            versions.add_column(t(f"ui.detail.col.{key}"), key=key)
+        files = self.query_one("#detail-files", DataTable)
+        for key in FILE_COLUMNS:
+            files.add_column(t(f"ui.detail.col.{key}"), key=key)
+        self.show_model()
+        files.focus()
+        self._load_full()
+
+    @work(group="detail", exclusive=True, exit_on_error=False)
+    async def _load_full(self) -> None:
+        civitai = self.modella.services.civitai
+        if civitai is None:
+            return
+        full = await civitai.model(self.model.id)
+        keep = self.version.id if self.version else None
+        self.model = full
+        self.version = (full.version(keep) if keep is not None else None) or full.latest
+        self.show_model()
+
+    # ----- display ---------------------------------------------------------------------------
+    def show_model(self) -> None:
+        """Fill every part from `self.model`."""
+        m = self.model
+        header = " · ".join(
+            p for p in (clean(m.name), clean(m.type), clean(m.base_model), clean(m.creator)) if p
+        )
+        self.query_one("#detail-header", Label).update(plain(header))
+        self.query_one("#detail-tags", Label).update(plain(", ".join(clean(x) for x in m.tags)))
+        self.query_one("#detail-description", Markdown).update(html_to_markdown(m.description))
+        self._show_versions()
+        self._show_version()
+
+    def _page_count(self) -> int:
+        return max(1, -(-len(self.model.versions) // VERSIONS_PER_PAGE))
+
+    def _show_versions(self) -> None:
+        table = self.query_one("#detail-versions", DataTable)
+        table.clear()
+        start = self.page * VERSIONS_PER_PAGE
+        for v in self.model.versions[start : start + VERSIONS_PER_PAGE]:
+            marked = "✓ " if self.marked.get(v.id) else ""
+            table.add_row(
+                plain(marked + clean(v.name)),
+                plain(v.base_model),
+                plain((v.published_at or "")[:10]),
+                Text(str(len(v.files))),
+                key=str(v.id),
+            )
+        self.query_one("#detail-versions-title", Label).update(
+            t(
+                "ui.detail.versions",
+                count=len(self.model.versions),
+                page=self.page + 1,
+                pages=self._page_count(),
+            )
+        )
+        if self.version is not None and str(self.version.id) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(self.version.id)))
+
+    def _show_version(self) -> None:
+        v = self.version
+        files = self.query_one("#detail-files", DataTable)
+        files.clear()
+        if v is None:
+            return
+        marks = self.marked.get(v.id, set())
+        for f in v.files:
+            files.add_row(*self._file_cells(f, f.id in marks), key=str(f.id))
+        words = ", ".join(clean(w) for w in v.trained_words)
+        self.query_one("#detail-words", Label).update(plain(words or t("ui.detail.no_words")))
+        self.image_index = 0
+        self._show_image()
+
+    def _file_cells(self, f: CivitaiFile, marked: bool) -> tuple[Text, ...]:
+        primary = f" ({t('ui.detail.primary')})" if f.primary else ""
+        return (
+            Text("[x]" if marked else "[ ]"),
+            plain(clean(f.name) + primary),
+            plain(f.type),
+            Text(human_size(f.size_bytes)),
+            plain(f.format or ""),
+            plain(f.fp or ""),
+            scan_text(f),
+        )
+
+    def _images(self) -> list[CivitaiImage]:
+        images = list(self.version.images) if self.version else []
+        if bool(self.modella.settings.get("nsfw")):
+            return images
+        return [i for i in images if i.safe]
+
+    def _show_image(self) -> None:
+        images = self._images()
+        label = self.query_one("#detail-image", Label)
+        if not images:
+            label.update(t("ui.detail.no_images"))
+            return
+        self.image_index %= len(images)
+        img = images[self.image_index]
+        label.update(
+            plain(
+                t("ui.detail.image_n", n=self.image_index + 1, count=len(images))
+                + "\n"
+                + clean(img.url)
+            )
+        )
+
+    @property
+    def current_image(self) -> CivitaiImage | None:
+        """The image shown now."""
+        images = self._images()
+        return images[self.image_index % len(images)] if images else None
+
+    # ----- events ----------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#detail-versions")
+    def _version_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        version = self.model.version(int(key)) if key and key.isdigit() else None
+        if version is not None and version != self.version:
+            self.version = version
+            self._show_version()
+
+    # ----- actions ---------------------------------------------------------------------------
+    def action_version_page(self, step: int) -> None:
+        """Ten versions back or forward."""
+        page = max(0, min(self._page_count() - 1, self.page + step))
+        if page == self.page:
+            return
+        self.page = page
+        first = self.model.versions[page * VERSIONS_PER_PAGE]
+        self.version = first
+        self._show_versions()
+        self._show_version()
+
+    def _highlighted_file(self) -> CivitaiFile | None:
+        table = self.query_one("#detail-files", DataTable)
+        if self.version is None or not table.row_count:
+            return None
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return next((f for f in self.version.files if str(f.id) == row_key.value), None)
+
+    def action_mark(self) -> None:
+        """Toggle the mark of the highlighted file."""
+        f = self._highlighted_file()
+        if f is None or self.version is None:
+            return
+        marks = self.marked.setdefault(self.version.id, set())
+        marks.symmetric_difference_update({f.id})
+        table = self.query_one("#detail-files", DataTable)
+        table.update_cell(str(f.id), "mark", Text("[x]" if f.id in marks else "[ ]"))
+        versions = self.query_one("#detail-versions", DataTable)
+        if str(self.version.id) in versions.rows:
+            name = ("✓ " if marks else "") + clean(self.version.name)
+            versions.update_cell(str(self.version.id), "name", plain(name))
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_queue_marked(self) -> None:
+        """Queue every marked file (several versions at once), else the highlighted one."""
+        picked = [
+            (v, [f for f in v.files if f.id in self.marked.get(v.id, set())])
+            for v in self.model.versions
+        ]
+        picked = [(v, fs) for v, fs in picked if fs]
+        if not picked:
+            f = self._highlighted_file()
+            if f is None or self.version is None:
+                return
+            picked = [(self.version, [f])]
+        for version, files in picked:
+            queue_civitai(self.modella, self.model, version, files)
+        self.marked.clear()
+        self._show_versions()
+        self._show_version()
+
+    def action_image(self, step: int) -> None:
+        """Previous or next image."""
+        self.image_index += step
+        self._show_image()
+
+    def action_open_image(self) -> None:
+        """Open the link here, or over SSH copy it and show it (the browser would open on the pod)."""
+        img = self.current_image
+        if img is None:
+            return
+        if over_ssh() and not self.app.is_web:
+            self.app.copy_to_clipboard(img.url)
+            self.notify(t("ui.detail.link_copied", url=clean(img.url)), markup=False, timeout=10)
+        else:
+            self.app.open_url(img.url)
+
+    def action_copy_words(self) -> None:
+        """Copy the trained words; OSC 52 cannot report success, so say what was copied."""
+        words = ", ".join(self.version.trained_words) if self.version else ""
+        if not words:
+            self.notify(t("ui.detail.no_words"), severity="warning", markup=False)
+            return
+        self.app.copy_to_clipboard(words)
+        self.notify(t("ui.detail.copied", text=clean(words)), markup=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Image and word actions need something to act on."""
+        if action in ("open_image",) and self.is_mounted:
+            return True if self.current_image is not None else None
+        return True

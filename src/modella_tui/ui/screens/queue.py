@@ -1,0 +1,184 @@
+"""The download queue: one keyed DataTable row per item, live from engine events (SPEC §4)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Label
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from modella_tui.core.i18n import t
+from modella_tui.ui.commands.queue_commands import QUEUE
+from modella_tui.ui.messages import ProgressInfo
+from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.services import maybe_await
+from modella_tui.ui.textutil import clean, duration, human_size
+from modella_tui.ui.widgets.progress_cell import percent, progress_bar
+
+COLUMNS = ("title", "file", "bar", "pct", "speed", "eta", "state", "reason")
+# Fixed widths for the cells that change with every tick (auto width would follow the first value).
+WIDTHS = {"bar": 16, "pct": 4, "speed": 11, "eta": 8, "state": 10}
+FINISHED = frozenset({"done", "failed", "cancelled"})
+
+
+def state_of(item: Any) -> str:
+    """An item's state as text (the engine may use an Enum)."""
+    state = getattr(item, "state", "")
+    return str(getattr(state, "value", state))
+
+
+def reason_of(item: Any) -> str:
+    """The translated failure reason of an item (a locale key with JSON params)."""
+    key = getattr(item, "error", None)
+    if not key:
+        return ""
+    params: Any = getattr(item, "error_params", None) or {}
+    if isinstance(params, str):
+        try:
+            params = json.loads(params)
+        except ValueError:
+            params = {}
+    return t(str(key), **params) if isinstance(params, dict) else t(str(key))
+
+
+class QueueScreen(BaseScreen):
+    """Every download with progress, speed, ETA, state and reason."""
+
+    COMMANDS_LIST = QUEUE
+    TITLE_KEY = "ui.screen.queue"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        """A summary line, the table, the footer."""
+        yield Label("", id="queue-summary", markup=False)
+        yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        """Columns, then the rows the engine has."""
+        table = self.table
+        for key in COLUMNS:
+            table.add_column(t(f"ui.queue.col.{key}"), key=key, width=WIDTHS.get(key))
+        table.focus()
+        self._reload()
+
+    @property
+    def table(self) -> DataTable[Any]:
+        """The queue table."""
+        return self.query_one("#queue-table", DataTable)
+
+    def reload_queue(self) -> None:
+        """Rebuild rows from the engine (items added, removed or changed state)."""
+        if self.is_mounted:
+            self._reload()
+
+    @work(group="queue-reload", exclusive=True, exit_on_error=False)
+    async def _reload(self) -> None:
+        engine = self.modella.services.engine
+        items = list(await maybe_await(engine.items())) if engine is not None else []
+        table = self.table
+        seen: set[str] = set()
+        with self.app.batch_update():
+            for item in items:
+                key = str(getattr(item, "id", ""))
+                seen.add(key)
+                if key.isdigit():
+                    self.states[int(key)] = state_of(item)
+                cells = self._cells(item)
+                if key in table.rows:
+                    for column, value in zip(COLUMNS, cells, strict=True):
+                        table.update_cell(key, column, value, update_width=column == "reason")
+                else:
+                    table.add_row(*cells, key=key)
+            for row_key in list(table.rows):
+                if row_key.value not in seen:
+                    table.remove_row(row_key)
+        running = sum(1 for i in items if state_of(i) == "running")
+        self.query_one("#queue-summary", Label).update(
+            t("ui.queue.summary", total=len(items), running=running)
+        )
+
+    def _cells(self, item: Any) -> tuple[Text, ...]:
+        done = int(getattr(item, "bytes_done", 0) or 0)
+        total = getattr(item, "expected_size", None)
+        state = state_of(item)
+        return (
+            Text(clean(getattr(item, "title", "")), no_wrap=True, overflow="ellipsis"),
+            Text(clean(getattr(item, "file_name", "")), no_wrap=True, overflow="ellipsis"),
+            progress_bar(done, total),
+            Text(percent(done, total)),
+            Text(""),
+            Text(""),
+            Text(t(f"ui.state.{state}") if state else ""),
+            Text(clean(reason_of(item)), style="bold" if state == "failed" else ""),
+        )
+
+    def apply_progress(self, snapshot: dict[int, ProgressInfo]) -> None:
+        """Keyed cell updates from the newest snapshot (the app wraps this in batch_update)."""
+        if not self.is_mounted:
+            return
+        table = self.table
+        for item_id, p in snapshot.items():
+            key = str(item_id)
+            speed = f"{human_size(p.speed_bps)}/s" if p.speed_bps else ""
+            try:
+                table.update_cell(key, "bar", progress_bar(p.done, p.total))
+                table.update_cell(key, "pct", Text(percent(p.done, p.total)))
+                table.update_cell(key, "speed", Text(speed))
+                table.update_cell(key, "eta", Text(duration(p.eta_s)))
+            except (CellDoesNotExist, RowDoesNotExist):
+                continue  # the row arrives with the next reload
+
+    # ----- actions -----------------------------------------------------------------------------
+    def _selected_id(self) -> int | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except CellDoesNotExist:
+            return None
+        return int(str(key.value)) if key.value and str(key.value).isdigit() else None
+
+    def _call(self, method: str, *args: Any) -> None:
+        engine = self.modella.services.engine
+        func = getattr(engine, method, None) if engine is not None else None
+        if func is None:
+            return
+
+        async def run() -> None:
+            await maybe_await(func(*args))
+            self.reload_queue()
+
+        self.run_worker(run(), group="queue-action", exit_on_error=False)
+
+    def action_cancel_item(self) -> None:
+        """Cancel the selected download."""
+        item_id = self._selected_id()
+        if item_id is not None:
+            self._call("cancel", item_id)
+
+    def action_pause_resume(self) -> None:
+        """Pause a running/pending download, resume a paused one."""
+        item_id = self._selected_id()
+        if item_id is None:
+            return
+        paused = self.states.get(item_id) == "paused"
+        self._call("resume" if paused else "pause", item_id)
+
+    def action_retry_item(self) -> None:
+        """Retry the selected download."""
+        item_id = self._selected_id()
+        if item_id is not None:
+            self._call("retry", item_id)
+
+    def action_clear_finished(self) -> None:
+        """Remove done, failed and cancelled rows."""
+        self._call("clear_finished")

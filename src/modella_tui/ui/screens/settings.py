@@ -1,0 +1,147 @@
+"""Settings: keys (masked, with a test), models folder, layout, language, theme, parallelism."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Select
+
+from modella_tui.core.config import LANGUAGE_CHOICES, LAYOUTS, THEMES
+from modella_tui.core.errors import ModellaError
+from modella_tui.core.i18n import t
+from modella_tui.ui.commands.settings_commands import SETTINGS
+from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.themes import textual_name
+
+SECRET_FIELDS = {"civitai.api_key": "civitai", "hf.token": "hf"}
+TEXT_FIELDS = ("models_dir", "max_parallel", "connections_per_file")
+CHOICE_FIELDS: dict[str, tuple[str, ...]] = {
+    "layout": LAYOUTS,
+    "language": LANGUAGE_CHOICES,
+    "theme": THEMES,
+}
+
+
+def _field_id(key: str) -> str:
+    return "set-" + key.replace(".", "-").replace("_", "-")
+
+
+class SettingsScreen(BaseScreen):
+    """Each change is saved at once through `settings.set`."""
+
+    COMMANDS_LIST = SETTINGS
+    TITLE_KEY = "ui.screen.settings"
+
+    def compose(self) -> ComposeResult:
+        """One row a setting."""
+        settings = self.modella.settings
+        with VerticalScroll(id="settings-form"):
+            for key, which in SECRET_FIELDS.items():
+                with Horizontal(classes="setting-row"):
+                    yield Label(t(f"ui.settings.{key}"), classes="setting-label")
+                    masked = settings.display(key)
+                    source = settings.source(key)
+                    placeholder = (
+                        t("ui.settings.secret_from_env", masked=masked)
+                        if source == "env"
+                        else masked or t("ui.settings.secret_empty")
+                    )
+                    yield Input(
+                        password=True,
+                        placeholder=placeholder,
+                        id=_field_id(key),
+                        disabled=source == "env",
+                    )
+                    yield Button(t("ui.settings.test"), id=f"test-{which}")
+            for key in TEXT_FIELDS:
+                with Horizontal(classes="setting-row"):
+                    yield Label(t(f"ui.settings.{key}"), classes="setting-label")
+                    yield Input(
+                        str(settings.get(key)),
+                        id=_field_id(key),
+                        type="integer" if key != "models_dir" else "text",
+                        disabled=settings.source(key) == "env",
+                    )
+            for key, choices in CHOICE_FIELDS.items():
+                with Horizontal(classes="setting-row"):
+                    yield Label(t(f"ui.settings.{key}"), classes="setting-label")
+                    yield Select(
+                        [(t(f"ui.settings.{key}.{c}"), c) for c in choices],
+                        value=settings.get(key),
+                        allow_blank=False,
+                        id=_field_id(key),
+                    )
+            yield Label(t("ui.settings.hint"), id="settings-hint")
+        yield from self.compose_footer()
+
+    def _save(self, key: str, value: Any) -> bool:
+        settings = self.modella.settings
+        try:
+            settings.set(key, value)
+        except (ModellaError, OSError) as exc:
+            self.modella.report_error(exc)
+            return False
+        self.notify(t("ui.settings.saved", key=t(f"ui.settings.{key}")), markup=False, timeout=2)
+        return True
+
+    @on(Select.Changed)
+    def _choice(self, event: Select.Changed) -> None:
+        key = next((k for k in CHOICE_FIELDS if _field_id(k) == event.select.id), None)
+        if key is None or event.value == self.modella.settings.get(key):
+            return
+        if self._save(key, event.value):
+            if key == "theme":
+                self.app.theme = textual_name(str(event.value))
+            elif key == "language":
+                self.notify(t("ui.settings.restart_language"), markup=False)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self._save_input(event.input)
+
+    @on(Input.Blurred)
+    def _blurred(self, event: Input.Blurred) -> None:
+        self._save_input(event.input)
+
+    def _save_input(self, field: Input) -> None:
+        key = next((k for k in (*SECRET_FIELDS, *TEXT_FIELDS) if _field_id(k) == field.id), None)
+        if key is None:
+            return
+        value = field.value.strip()
+        if key in SECRET_FIELDS:
+            if not value:
+                return  # an empty box keeps the stored secret
+            if self._save(key, value):
+                field.value = ""
+                field.placeholder = self.modella.settings.display(key)
+            return
+        if value and value != str(self.modella.settings.get(key)):
+            self._save(key, value)
+
+    @on(Button.Pressed, "#test-civitai")
+    def _test_civitai(self) -> None:
+        self.action_test_key("civitai")
+
+    @on(Button.Pressed, "#test-hf")
+    def _test_hf(self) -> None:
+        self.action_test_key("hf")
+
+    def action_test_key(self, which: str) -> None:
+        """Call the API with the key and say what it answered."""
+        check = self.modella.services.check_key
+        if check is None:
+            self.notify(t("ui.settings.test_unavailable"), severity="warning", markup=False)
+            return
+
+        async def run() -> None:
+            try:
+                await check(which)
+            except ModellaError as exc:
+                self.modella.report_error(exc)
+                return
+            self.notify(t(f"ui.settings.test_ok_{which}"), markup=False)
+
+        self.run_worker(run(), group="key-test", exclusive=True, exit_on_error=False)

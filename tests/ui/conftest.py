@@ -1,0 +1,76 @@
+"""Fixtures for the app tests: settings in the isolated home, fake services, the fake hub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modella_tui.core import config, i18n
+from modella_tui.core.config import Settings
+from modella_tui.ui.app import ModellaApp, make_app
+from modella_tui.ui.services import Services
+from tests.fakes.fakehub import FakeHub
+from tests.ui.fakes import Enqueued, FakeCivitai, FakeEngine
+
+SIZE = (120, 40)
+PENDING = Path(__file__).resolve().parents[2] / "locales" / "_pending" / "ui.json"
+
+
+@pytest.fixture(autouse=True)
+def ui_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the lead merges `_pending/ui.json` into en.json, English comes from both files."""
+    real = i18n.catalog
+    pending = json.loads(PENDING.read_text(encoding="utf-8"))
+
+    def merged(lang: str) -> dict[str, str]:
+        data = dict(real(lang))
+        if lang == "en":
+            data = {**pending, **data}
+        return data
+
+    monkeypatch.setattr(i18n, "catalog", merged)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings read from the test's private home."""
+    return config.load()
+
+
+@pytest.fixture
+def fake_civitai() -> FakeCivitai:
+    """A Civitai client that serves generated pages."""
+    return FakeCivitai()
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    """A download engine stand-in."""
+    return FakeEngine()
+
+
+@pytest.fixture
+def enqueued() -> Enqueued:
+    """Records what the app queued."""
+    return Enqueued()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, fake_civitai: FakeCivitai, engine: FakeEngine, enqueued: Enqueued
+) -> ModellaApp:
+    """The app over fakes."""
+    services = Services(
+        settings=settings, civitai=fake_civitai, engine=engine, enqueue_civitai=enqueued
+    )
+    return make_app(settings, services)
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[FakeHub]:
+    """The project's fake Civitai/Hub/CDN on loopback."""
+    with FakeHub() as running:
+        yield running
