@@ -16,6 +16,7 @@ from modella_tui.core.refs import CivitaiRef, HubRef, Ref
 
 if TYPE_CHECKING:
     from modella_tui.core.civitai.client import CivitaiClient
+    from modella_tui.core.downloads.engine import QueueRequest
     from modella_tui.core.hub.client import HubClient
     from modella_tui.core.hub.packages import Catalogue
 
@@ -42,6 +43,30 @@ class PlannedFile:
     meta: dict[str, Any] = field(default_factory=dict)
     is_pickle: bool = False
     scan_danger: bool = False
+
+    def to_request(self, *, allow_pickle: bool) -> QueueRequest:
+        """The engine's request for this file; Civitai sizes (from sizeKB) are only a hint."""
+        from modella_tui.core.downloads.engine import QueueRequest
+
+        exact = self.source == "huggingface"
+        return QueueRequest(
+            source=self.source,
+            dedupe_key=self.dedupe_key,
+            title=self.title,
+            file_name=self.file_name,
+            type=self.type,
+            base_model=self.base_model,
+            url=self.url,
+            target_dir=self.target_dir,
+            expected_size=self.expected_size if exact else None,
+            sha256=self.sha256,
+            model_id=self.model_id,
+            version_id=self.version_id,
+            file_id=self.file_id,
+            meta=self.meta,
+            allow_pickle=allow_pickle,
+            size_hint=self.expected_size,
+        )
 
 
 @dataclass

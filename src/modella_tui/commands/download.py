@@ -1,0 +1,303 @@
+"""`modella download REF…` and `modella queue [--run]`: the engine, headless (SPEC §2, §6)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+from modella_tui.commands.common import Clients, is_tty, open_clients
+from modella_tui.commands.output import human_size, print_json, print_table
+from modella_tui.core import errors
+from modella_tui.core.config import Settings
+from modella_tui.core.errors import ModellaError
+from modella_tui.core.i18n import t
+from modella_tui.core.textsafe import clean
+
+if TYPE_CHECKING:
+    from modella_tui.core.downloads.engine import DownloadEngine, Summary
+    from modella_tui.core.downloads.events import Event
+    from modella_tui.core.store.queue import QueueItem
+
+WAIT_POLL_S = 1.0  # when another process holds the engine lease, how often to look at the queue
+
+
+def run_download(args: argparse.Namespace, settings: Settings) -> int:
+    """Resolve every REF, queue the files and work them off; exit 0 only if all landed."""
+    from modella_tui.core.refs import parse_ref
+
+    hub_base = None
+    refs = [
+        parse_ref(text, civitai_base=settings.civitai_url, hub_base=hub_base) for text in args.refs
+    ]
+    for ref in refs:
+        for warning in ref.warnings:
+            sys.stderr.write(warning + "\n")
+    return asyncio.run(_download(refs, args, settings))
+
+
+def run_queue(args: argparse.Namespace, settings: Settings) -> int:
+    """List the queue, or work it off with --run."""
+    return asyncio.run(_queue(args, settings))
+
+
+def make_engine(settings: Settings, clients: Clients) -> DownloadEngine:
+    """The engine with the keys attached only for their own hosts."""
+    from modella_tui.core.downloads.engine import DownloadEngine
+
+    def auth_headers(url: str) -> dict[str, str]:
+        return clients.civitai.headers_for(url) or clients.hub.auth_headers(url)
+
+    return DownloadEngine(
+        clients.db,
+        models_dir=settings.models_dir,
+        max_parallel=int(settings.get("max_parallel")),
+        connections_per_file=int(settings.get("connections_per_file")),
+        auth_headers=auth_headers,
+    )
+
+
+async def _download(refs: list[Any], args: argparse.Namespace, settings: Settings) -> int:
+    from modella_tui.core.downloads.resolve import check_safety, placement_for, plan_ref
+    from modella_tui.core.hub.packages import load_catalogue
+
+    place = placement_for(settings.models_dir, str(settings.get("layout")), args.target_dir)
+    catalogue = load_catalogue()
+    failures: list[ModellaError] = []
+    async with open_clients(settings) as clients:
+        requests = []
+        for ref in refs:
+            try:
+                planned = await plan_ref(
+                    ref,
+                    civitai=clients.civitai,
+                    hub=clients.hub,
+                    catalogue=catalogue,
+                    place=place,
+                    glob=args.file_glob,
+                )
+                check_safety(planned, allow_pickle=args.allow_pickle, force=args.force)
+            except ModellaError as exc:
+                sys.stderr.write(
+                    clean(t("download.ref_failed", ref=ref.canonical(), reason=exc.message)) + "\n"
+                )
+                failures.append(exc)
+                continue
+            requests.extend(p.to_request(allow_pickle=args.allow_pickle) for p in planned)
+        engine = make_engine(settings, clients)
+        watched: list[int] = []
+        if requests:
+            for result in await engine.add(requests):
+                _report_add(result)
+                if result.item_id is not None and result.status in (
+                    "queued",
+                    "requeued",
+                    "already_queued",
+                ):
+                    watched.append(result.item_id)
+                elif result.status == "refused":
+                    failures.append(
+                        errors.DownloadError(result.key or "error.download", **result.params)
+                    )
+        summary = await _work(engine, clients, watched) if watched else None
+    code = summary.exit_code() if summary else errors.EXIT_OK
+    if failures:
+        codes = {f.exit_code for f in failures} | ({code} if code else set())
+        code = codes.pop() if len(codes) == 1 else errors.EXIT_FAILED
+    return code
+
+
+def _report_add(result: Any) -> None:
+    if result.status == "already_have":
+        sys.stdout.write(t("download.already_have", path=clean(result.path or "")) + "\n")
+    elif result.status == "already_queued":
+        sys.stdout.write(t("download.already_queued", item=result.item_id) + "\n")
+    elif result.status == "refused":
+        reason = t(result.key, **result.params) if result.key else ""
+        sys.stderr.write(clean(t("download.refused", reason=reason)) + "\n")
+
+
+async def _work(engine: DownloadEngine, clients: Clients, watched: list[int] | None) -> Summary:
+    """Run the engine (or wait on the process that holds it) and show progress."""
+    from modella_tui.core.downloads.engine import Summary
+
+    show = _TtyProgress() if is_tty() else _LineProgress()
+    names = {i.id: i.file_name for i in await engine.items()}
+    engine.add_listener(lambda event: show.on_event(event, names))
+    try:
+        with show:
+            if await engine.start():
+                summary = await engine.run_until_idle(watched)
+            else:
+                sys.stderr.write(t("download.other_process") + "\n")
+                summary = Summary(await _wait_for_other(engine, watched))
+    finally:
+        await engine.stop()
+    for item in summary.items:
+        _report_item(item)
+    return summary
+
+
+async def _wait_for_other(engine: DownloadEngine, watched: list[int] | None) -> list[QueueItem]:
+    terminal = {"done", "failed", "cancelled", "paused"}
+    while True:
+        items = [i for i in await engine.items() if watched is None or i.id in watched]
+        if all(i.state in terminal for i in items):
+            return items
+        await asyncio.sleep(WAIT_POLL_S)
+
+
+def _report_item(item: QueueItem) -> None:
+    if item.state == "done":
+        key = "download.landed" if item.verified else "download.landed_unverified"
+        sys.stdout.write(clean(t(key, path=item.final_path or item.file_name)) + "\n")
+    else:
+        reason = item.message or t(f"ui.state.{item.state}")
+        sys.stderr.write(
+            clean(t("download.item_failed", name=item.file_name, reason=reason)) + "\n"
+        )
+
+
+class _LineProgress:
+    """One line per event on a pipe; progress only every 10 %."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, int] = {}
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def on_event(self, event: Event, names: dict[int, str]) -> None:
+        from modella_tui.core.downloads.events import ItemAdded, Progress, StateChanged
+
+        if isinstance(event, ItemAdded):
+            names[event.item_id] = event.file_name
+            return
+        name = clean(names.get(event.item_id, str(event.item_id)))
+        if isinstance(event, StateChanged):
+            state = t(f"ui.state.{event.state}")
+            reason = t(event.error_key, **event.error_params) if event.error_key else ""
+            line = f"{state}\t{name}" + (f"\t{clean(reason)}" if reason else "")
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        elif isinstance(event, Progress) and event.total:
+            step = int(event.done * 10 / event.total)
+            if step > self._last.get(event.item_id, 0):
+                self._last[event.item_id] = step
+                sys.stdout.write(
+                    f"{t('ui.state.running')}\t{name}\t{step * 10}%\t"
+                    f"{human_size(event.speed_bps)}/s\n"
+                )
+                sys.stdout.flush()
+
+
+class _TtyProgress:
+    """Rich progress bars on a terminal, one per file."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.tasks: dict[int, Any] = {}
+
+    def __enter__(self) -> _TtyProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def _task(self, item_id: int, names: dict[int, str]) -> Any:
+        if item_id not in self.tasks:
+            name = clean(names.get(item_id, str(item_id)))
+            self.tasks[item_id] = self.progress.add_task(name[:40], total=None)
+        return self.tasks[item_id]
+
+    def on_event(self, event: Event, names: dict[int, str]) -> None:
+        from modella_tui.core.downloads.events import ItemAdded, Progress, StateChanged
+
+        if isinstance(event, ItemAdded):
+            names[event.item_id] = event.file_name
+        elif isinstance(event, Progress):
+            self.progress.update(
+                self._task(event.item_id, names), completed=event.done, total=event.total
+            )
+        elif isinstance(event, StateChanged) and event.state in ("done", "failed", "cancelled"):
+            task = self._task(event.item_id, names)
+            state = t(f"ui.state.{event.state}")
+            self.progress.update(
+                task, description=f"{clean(names.get(event.item_id, ''))[:30]} {state}"
+            )
+
+
+async def _queue(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_clients(settings) as clients:
+        engine = make_engine(settings, clients)
+        if args.run:
+            summary = await _work(engine, clients, None)
+            return summary.exit_code()
+        items = await engine.items()
+    if not items:
+        sys.stderr.write(t("queue.empty") + "\n")
+        return 0
+    if args.json or not is_tty():
+        for i in items:
+            print_json(_item_json(i))
+        return 0
+    rows = [
+        [
+            str(i.id),
+            t(f"ui.state.{i.state}"),
+            i.file_name,
+            _percent(i),
+            human_size(i.expected_size),
+            i.message or "",
+        ]
+        for i in items
+    ]
+    headers = [t(f"queue.col.{c}") for c in ("id", "state", "file", "done", "size", "reason")]
+    print_table(headers, rows, right={0, 3, 4})
+    return 0
+
+
+def _percent(item: QueueItem) -> str:
+    if item.state == "done":
+        return "100%"
+    if item.expected_size:
+        return f"{min(100, item.bytes_done * 100 // item.expected_size)}%"
+    return human_size(item.bytes_done)
+
+
+def _item_json(i: QueueItem) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "state": i.state,
+        "source": i.source,
+        "title": i.title,
+        "file": i.file_name,
+        "type": i.type,
+        "target_dir": i.target_dir,
+        "size": i.expected_size,
+        "done": i.bytes_done,
+        "sha256": i.sha256,
+        "verified": i.verified,
+        "path": i.final_path,
+        "error": i.message,
+    }

@@ -1,0 +1,171 @@
+"""`modella download` and `modella queue --run` end to end against the fake hub (issue 3's "must show")."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.catalog import INK_WASH, MIB, default_catalog
+from tests.fakes.fakehub import Attempt, FakeHub
+
+SENTINEL = "SENTINELKEY0123456789abcdef"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def db_rows(home: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(home / "modella.db")
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_civitai_download_lands_verified_with_sidecars(
+    run_cli: Any, fakehub: FakeHub, tmp_path: Path, isolated_home: Path
+) -> None:
+    proc = run_cli("download", f"civitai:{INK_WASH}", env={"CIVITAI_API_KEY": SENTINEL})
+    assert proc.returncode == 0, proc.stderr
+    lora = tmp_path / "models" / "Lora"
+    final = lora / "inkWashLora_v20.safetensors"
+    assert final.is_file()
+    assert sha256_of(final) == fakehub.version(1012).files[0].blob.sha256
+    for sidecar in (
+        "inkWashLora_v20.civitai.info",
+        "inkWashLora_v20.preview.png",
+        "inkWashLora_v20.json",
+    ):
+        assert (lora / sidecar).is_file(), sidecar
+    forge = json.loads((lora / "inkWashLora_v20.json").read_text())
+    assert "inkwash style" in forge["activation text"]
+    assert forge["sd version"] == "SDXL 1.0"
+    assert not list(lora.glob("*.part*"))
+    rows = db_rows(
+        isolated_home,
+        "SELECT source, type, base_model, path, size, sha256, verified FROM downloaded_models",
+    )
+    assert rows == [
+        ("civitai", "LORA", "SDXL 1.0", str(final), final.stat().st_size, sha256_of(final), 1)
+    ]
+    # The storage host never saw the key; the API host did, as a header only.
+    cdn = fakehub.requests("cdn")
+    assert cdn and all(r.authorization is None for r in cdn)
+    api = fakehub.requests("civitai", "/api/download")
+    assert api and all(r.authorization == f"Bearer {SENTINEL}" for r in api)
+    assert all(SENTINEL not in json.dumps(r.query) for r in fakehub.log)
+    assert SENTINEL not in proc.stdout + proc.stderr
+    for f in isolated_home.iterdir():
+        if f.is_file():
+            assert SENTINEL.encode() not in f.read_bytes(), f
+
+
+def test_hub_file_lands_in_its_type_folder(run_cli: Any, fakehub: FakeHub, tmp_path: Path) -> None:
+    proc = run_cli("download", "hf:comfyanonymous/flux_text_encoders/clip_l.safetensors")
+    assert proc.returncode == 0, proc.stderr
+    final = tmp_path / "models" / "text_encoder" / "clip_l.safetensors"
+    assert final.is_file()
+    entry = fakehub.catalog.repos["comfyanonymous/flux_text_encoders"].entry("clip_l.safetensors")
+    assert entry is not None
+    assert sha256_of(final) == entry.blob.sha256
+    assert "verified" in proc.stdout.lower()
+
+
+def test_comfyui_layout(run_cli: Any, tmp_path: Path) -> None:
+    assert run_cli("config", "set", "layout", "comfyui").returncode == 0
+    proc = run_cli("download", "hf:comfyanonymous/flux_text_encoders/clip_l.safetensors")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "models" / "text_encoders" / "clip_l.safetensors").is_file()
+
+
+def test_corrupted_transfer_fails_and_leaves_nothing(
+    run_cli: Any, fakehub: FakeHub, tmp_path: Path
+) -> None:
+    blob = fakehub.version(1012).files[0].blob
+    fakehub.script(blob.id, [Attempt(corrupt_at=1000)])
+    proc = run_cli("download", f"civitai:{INK_WASH}")
+    assert proc.returncode == 1, proc.stderr
+    assert "hash" in proc.stderr.lower() and "Traceback" not in proc.stderr
+    lora = tmp_path / "models" / "Lora"
+    assert not (lora / "inkWashLora_v20.safetensors").exists()
+    assert not list(lora.glob("*.part*")) if lora.exists() else True
+
+
+def test_gated_repo_download_needs_token_and_licence(run_cli: Any) -> None:
+    proc = run_cli("download", "hf:black-forest-labs/FLUX.1-dev/ae.safetensors")
+    assert proc.returncode == 3, proc.stderr
+    assert "licen" in proc.stderr.lower() and "Traceback" not in proc.stderr
+
+
+def test_pickle_needs_consent(run_cli: Any, fakehub: FakeHub) -> None:
+    pickle_model = next(
+        m for m in fakehub.catalog.models.values()
+        if any(f.name.endswith(".ckpt") for v in m.versions for f in v.files)
+    )  # fmt: skip
+    proc = run_cli("download", f"civitai:{pickle_model.id}")
+    assert proc.returncode != 0
+    assert "--allow-pickle" in proc.stderr or "--force" in proc.stderr
+
+
+def test_same_file_twice_is_not_downloaded_again(run_cli: Any, fakehub: FakeHub) -> None:
+    assert run_cli("download", f"civitai:{INK_WASH}").returncode == 0
+    blob = fakehub.version(1012).files[0].blob
+    served = fakehub.bytes_served(blob.id)
+    proc = run_cli("download", f"civitai:{INK_WASH}@1012")
+    assert proc.returncode == 0, proc.stderr
+    assert fakehub.bytes_served(blob.id) == served
+
+
+def test_kill_9_then_queue_run_resumes(tmp_path: Path, monkeypatch: Any) -> None:
+    catalog = default_catalog()
+    big = catalog.add_big_model(size=24 * MIB)
+    hub = FakeHub(catalog).start()
+    try:
+        hub.rate_per_connection = 6 * MIB
+        env = {
+            **os.environ,
+            "MODELLA_CIVITAI_URL": hub.civitai_url,
+            "HF_ENDPOINT": hub.hub_url,
+        }
+        blob = big.versions[0].files[0].blob
+        cmd = [sys.executable, "-m", "modella_tui", "download", f"civitai:{big.id}"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            assert hub.wait_served(blob.id, int(blob.size * 0.45), timeout=60)
+            # The engine saves its offset about once a second: give it a moment after 45 %.
+            time.sleep(1.5)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        before = hub.bytes_served(blob.id)
+        assert before < blob.size
+        hub.rate_per_connection = None
+        done = subprocess.run(
+            [sys.executable, "-m", "modella_tui", "queue", "--run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        final = tmp_path / "models" / "Stable-diffusion"
+        files = [p for p in final.iterdir() if p.suffix == ".safetensors"]
+        assert len(files) == 1
+        assert sha256_of(files[0]) == blob.sha256
+        total = hub.bytes_served(blob.id)
+        assert total <= 1.25 * blob.size, (before, total, blob.size)
+        assert not list(final.glob("*.part*"))
+    finally:
+        hub.stop()
