@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ def run_download(args: argparse.Namespace, settings: Settings) -> int:
     """Resolve every REF, queue the files and work them off; exit 0 only if all landed."""
     from modella_tui.core.refs import parse_ref
 
-    hub_base = None
+    hub_base = os.environ.get("HF_ENDPOINT")
     refs = [
         parse_ref(text, civitai_base=settings.civitai_url, hub_base=hub_base) for text in args.refs
     ]

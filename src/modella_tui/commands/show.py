@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from modella_tui.commands.common import open_clients
 from modella_tui.commands.output import (
-    human_size,
     hub_json,
+    human_size,
     model_json,
     print_json,
     print_line,
@@ -25,7 +26,9 @@ from modella_tui.core.textsafe import clean
 
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
     """Show one Civitai model or Hub repo."""
-    ref = parse_ref(args.ref)
+    ref = parse_ref(
+        args.ref, civitai_base=settings.civitai_url, hub_base=os.environ.get("HF_ENDPOINT")
+    )
     for warning in ref.warnings:
         sys.stderr.write(warning + "\n")
     return asyncio.run(_show(ref, args, settings))
