@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"modella {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
+    sv = sub.add_parser("serve", help=t("cli.serve.help"))
+    sv.add_argument("--host", default="127.0.0.1", help=t("cli.serve.host"))
+    sv.add_argument("--port", type=int, default=8000, help=t("cli.serve.port"))
+    sv.add_argument("--public-url", default=None, help=t("cli.serve.public_url"))
+    sv.add_argument("--token", default=None, help=t("cli.serve.token"))
+
     s = sub.add_parser("search", help=t("cli.search.help"))
     s.add_argument("query", nargs="?", default="", help=t("cli.search.query"))
     s.add_argument("--tag", help=t("cli.search.tag"))
@@ -113,6 +119,10 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         from modella_tui.ui.app import run_app
 
         return run_app(settings)
+    if cmd == "serve":
+        from modella_tui.serve import run_serve
+
+        return run_serve(settings, args.host, args.port, args.public_url, args.token)
     if cmd == "config":
         from modella_tui.commands.config_cmd import run_config
 

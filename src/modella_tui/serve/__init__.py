@@ -1,0 +1,7 @@
+"""`modella serve`: the terminal app in a browser through textual-serve, locked down (SPEC §7)."""
+
+from __future__ import annotations
+
+from modella_tui.serve.server import run_serve
+
+__all__ = ["run_serve"]
