@@ -1,0 +1,271 @@
+"""The `.part` file and its `.part.json` sidecar, safe opening and no-clobber landing (SPEC §5, §6)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import os
+import queue
+import stat
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from modella_tui.core import paths
+
+PART_SUFFIX = ".part"
+META_SUFFIX = ".part.json"
+META_VERSION = 1
+FILE_MODE = 0o644
+
+
+class UnsafePathError(Exception):
+    """A target lies outside the allowed roots or its final component is a symlink."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one file is downloaded: `<dir>/<name>.part` next to the final `<dir>/<name>`."""
+
+    directory: Path
+    name: str
+
+    @property
+    def final(self) -> Path:
+        """The final file."""
+        return self.directory / self.name
+
+    @property
+    def part(self) -> Path:
+        """The partial file, always in the final folder so the rename is atomic."""
+        return self.directory / (self.name + PART_SUFFIX)
+
+    @property
+    def meta(self) -> Path:
+        """The sidecar that lets the queue be rebuilt without the database."""
+        return self.directory / (self.name + META_SUFFIX)
+
+
+def make_target(target_dir: str | Path, file_name: str, roots: list[Path]) -> Target:
+    """Re-apply the name rules and check containment before anything is written (T-30, T-34)."""
+    name = paths.safe_name(file_name)
+    directory = Path(os.path.normpath(os.path.abspath(target_dir)))
+    if not any(paths.is_within(root, directory / name) for root in roots):
+        raise UnsafePathError(str(directory / name))
+    return Target(directory, name)
+
+
+_SECRET_PARAMS = {
+    "token", "api_key", "apikey", "key", "access_token", "signature", "sig", "policy",
+    "key-pair-id", "expires", "se", "sp", "sv", "sr", "st", "skoid", "sktid",
+}  # fmt: skip
+
+
+def redact_url(url: str) -> str:
+    """The URL without credentials, tokens or signatures (safe for the DB, `.part.json`, errors)."""
+    parts = urlsplit(url)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _SECRET_PARAMS and not k.lower().startswith(("x-amz-", "x-goog-"))
+    ]
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+
+
+def open_part(target: Target, *, truncate: bool = False) -> int:
+    """Open (create) the `.part` for writing without following a planted symlink."""
+    target.directory.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    if truncate:
+        flags |= os.O_TRUNC
+    try:
+        fd = os.open(target.part, flags, FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(str(target.part)) from None
+        raise
+    return fd
+
+
+def open_part_read(target: Target) -> int:
+    """Open the `.part` for reading (hashing) without following symlinks."""
+    return os.open(target.part, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
+def part_size(target: Target) -> int | None:
+    """The size of the `.part`, None when it is missing (or not a regular file)."""
+    try:
+        st = os.lstat(target.part)
+    except FileNotFoundError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def write_meta(target: Target, data: dict[str, Any]) -> None:
+    """Write `.part.json` atomically (temp file + replace; replace never follows a link)."""
+    body = {"version": META_VERSION, **data}
+    tmp = target.directory / f".{target.name}.part.json.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(body, fh, ensure_ascii=False)
+    os.replace(tmp, target.meta)
+
+
+def read_meta(path: Path) -> dict[str, Any] | None:
+    """A `.part.json`, or None when it is unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def remove_part(target: Target) -> None:
+    """Delete the `.part` and its sidecar (unlink removes a link, never its target)."""
+    for p in (target.part, target.meta):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(p)
+
+
+def numbered(name: str, n: int) -> str:
+    """`model.safetensors` → `model (2).safetensors`."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        return f"{name} ({n})"
+    return f"{stem} ({n}).{ext}"
+
+
+def land(target: Target, *, max_tries: int = 100) -> Path:
+    """Move the `.part` to its final name without clobbering anything; return the path used.
+
+    `os.link` fails when the name exists, so an existing different file is never overwritten
+    (`os.rename` would silently replace it); the next free `name (n).ext` is used instead.
+    """
+    os.chmod(target.part, FILE_MODE & ~_umask(), follow_symlinks=False)
+    for n in range(1, max_tries + 1):
+        name = target.name if n == 1 else numbered(target.name, n)
+        final = target.directory / name
+        try:
+            os.link(target.part, final, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            # No hard links here (FAT, some FUSE): reserve the name with O_EXCL, then replace it.
+            try:
+                os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW))
+            except FileExistsError:
+                continue
+            os.replace(target.part, final)
+            return final
+        os.unlink(target.part)
+        return final
+    raise FileExistsError(errno.EEXIST, "no free name", str(target.final))
+
+
+def _read_umask() -> int:
+    # Reading the umask means setting it, which races with other threads: do it once at import.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def _umask() -> int:
+    return _UMASK
+
+
+class PartWriter:
+    """Writes batches to the `.part` in a thread (os.pwritev), in order of submission.
+
+    The event loop only queues buffers; it waits when more than `cap` bytes are in flight, so a slow
+    disk slows the download instead of filling memory. After each write, `on_written(offset, n, bufs)`
+    runs in the writer thread (segment progress, then the hasher).
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        on_written: Callable[[int, int, Sequence[bytes]], None],
+        *,
+        pwritev: Callable[[int, Sequence[bytes], int], int] = os.pwritev,
+        cap: int = 32 * 1024 * 1024,
+    ) -> None:
+        self.fd = fd
+        self._on_written = on_written
+        self._pwritev = pwritev
+        self._cap = cap
+        self._loop = asyncio.get_running_loop()
+        self._queue: queue.SimpleQueue[tuple[int, Sequence[bytes], int] | None] = (
+            queue.SimpleQueue()
+        )
+        self._inflight = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="modella-write", daemon=True)
+        self._thread.start()
+
+    async def write(self, offset: int, bufs: list[bytes], size: int) -> None:
+        """Queue `bufs` (`size` bytes) for `offset`; raise the writer's error if it had one."""
+        if self.error is not None:
+            raise self.error
+        self._inflight += size
+        self._idle.clear()
+        self._queue.put((offset, bufs, size))
+        if self._inflight >= self._cap:
+            self._room.clear()
+            await self._room.wait()
+        if self.error is not None:
+            raise self.error
+
+    async def drain(self) -> None:
+        """Wait until everything queued is written (or failed)."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        """Drain, end the thread; the caller closes the fd."""
+        await self.drain()
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+    def _released(self, size: int) -> None:
+        self._inflight -= size
+        if self._inflight < self._cap:
+            self._room.set()
+        if self._inflight <= 0:
+            self._idle.set()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            offset, bufs, size = item
+            if self.error is None:
+                try:
+                    self._write_all(offset, bufs, size)
+                    self._on_written(offset, size, bufs)
+                except OSError as exc:
+                    self.error = exc
+            self._loop.call_soon_threadsafe(self._released, size)
+
+    def _write_all(self, offset: int, bufs: Sequence[bytes], size: int) -> None:
+        done = self._pwritev(self.fd, bufs, offset)
+        if done == size:
+            return
+        # A short write (signal, quota edge): finish it with plain pwrite calls.
+        data = memoryview(b"".join(bufs))
+        while done < size:
+            n = os.pwrite(self.fd, data[done:], offset + done)
+            if n <= 0:
+                raise OSError(errno.EIO, "short write")
+            done += n

@@ -1,0 +1,113 @@
+"""Files Forge, A1111 and Civitai Helper read next to a model (SPEC §5): info, preview, Forge JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from modella_tui.core.downloads.transfer import USER_AGENT
+
+PREVIEW_MAX = 20 * 1024 * 1024
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/avif")
+
+
+def sidecar_paths(model_path: Path) -> dict[str, Path]:
+    """The sidecars of a model file, by kind."""
+    stem = model_path.name.rsplit(".", 1)[0] if "." in model_path.name else model_path.name
+    folder = model_path.parent
+    return {
+        "info": folder / f"{stem}.civitai.info",
+        "preview": folder / f"{stem}.preview.png",
+        "forge": folder / f"{stem}.json",
+    }
+
+
+def forge_json(meta: dict[str, Any], base_model: str) -> dict[str, Any]:
+    """The Forge/A1111 Extra Networks card data."""
+    words = [str(w).strip() for w in meta.get("trained_words") or [] if str(w).strip()]
+    return {
+        "description": str(meta.get("description") or ""),
+        "sd version": base_model,
+        "activation text": ", ".join(words),
+        "preferred weight": 0,
+        "notes": "",
+    }
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    # temp + replace: a planted symlink at `path` is replaced, never followed.
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str) -> list[Path]:
+    """Write `.civitai.info` and the Forge `.json`; return what was written."""
+    out = sidecar_paths(model_path)
+    written = []
+    version = meta.get("version_json")
+    if isinstance(version, dict):
+        _write_atomic(out["info"], json.dumps(version, indent=2, ensure_ascii=False).encode())
+        written.append(out["info"])
+    card = forge_json(meta, base_model)
+    _write_atomic(out["forge"], json.dumps(card, indent=2, ensure_ascii=False).encode())
+    written.append(out["forge"])
+    return written
+
+
+async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout: float) -> bool:
+    """Download the preview image without credentials; best effort (False on any problem)."""
+    if not url.startswith(("https://", "http://")):
+        return False
+    try:
+        async with asyncio.timeout(timeout * 2):
+            async with client.stream(
+                "GET",
+                url,
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=True,
+                timeout=timeout,
+            ) as response:
+                ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if response.status_code != 200 or ctype not in IMAGE_TYPES:
+                    return False
+                body = bytearray()
+                async for chunk in response.aiter_raw():
+                    body += chunk
+                    if len(body) > PREVIEW_MAX:
+                        return False
+    except (httpx.HTTPError, TimeoutError, OSError):
+        return False
+    try:
+        await asyncio.to_thread(_write_atomic, dest, bytes(body))
+    except OSError:
+        return False
+    return True
+
+
+async def write_sidecars(
+    client: httpx.AsyncClient,
+    model_path: Path,
+    meta: dict[str, Any],
+    base_model: str,
+    timeout: float,
+) -> None:
+    """All Civitai sidecars; failures never fail the download."""
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        await asyncio.to_thread(write_text_sidecars, model_path, meta, base_model)
+    url = meta.get("preview_url")
+    if isinstance(url, str) and url:
+        await fetch_preview(client, url, sidecar_paths(model_path)["preview"], timeout)

@@ -1,0 +1,304 @@
+"""Repository for the download queue: `queue_items`, `queue_segments`, `downloaded_models`."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from modella_tui.core.i18n import t
+from modella_tui.core.store.db import Database
+
+ACTIVE_STATES = ("pending", "running", "verifying")
+FINISHED_STATES = ("done", "failed", "cancelled")
+STATES = ("pending", "running", "verifying", "done", "failed", "cancelled", "paused")
+
+_ITEM_COLUMNS = (
+    "source", "dedupe_key", "model_id", "version_id", "file_id", "title", "file_name", "type",
+    "base_model", "url", "target_dir", "expected_size", "sha256", "etag", "state", "meta",
+)  # fmt: skip
+
+
+@dataclass
+class QueueItem:
+    """One row of `queue_items`, with its JSON columns decoded."""
+
+    id: int
+    source: str
+    dedupe_key: str
+    model_id: str | None
+    version_id: str | None
+    file_id: str | None
+    title: str
+    file_name: str
+    type: str
+    base_model: str
+    url: str
+    target_dir: str
+    expected_size: int | None
+    sha256: str | None
+    etag: str | None
+    state: str
+    error: str | None
+    error_params: dict[str, Any]
+    bytes_done: int
+    attempts: int
+    verified: bool
+    final_path: str | None
+    meta: dict[str, Any]
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+
+    @property
+    def message(self) -> str | None:
+        """The translated failure or pause reason, if any."""
+        return t(self.error, **self.error_params) if self.error else None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> QueueItem:
+        """Decode a database row."""
+        return cls(
+            id=row["id"],
+            source=row["source"],
+            dedupe_key=row["dedupe_key"],
+            model_id=row["model_id"],
+            version_id=row["version_id"],
+            file_id=row["file_id"],
+            title=row["title"],
+            file_name=row["file_name"],
+            type=row["type"],
+            base_model=row["base_model"],
+            url=row["url"],
+            target_dir=row["target_dir"],
+            expected_size=row["expected_size"],
+            sha256=row["sha256"],
+            etag=row["etag"],
+            state=row["state"],
+            error=row["error"],
+            error_params=_loads(row["error_params"]),
+            bytes_done=row["bytes_done"],
+            attempts=row["attempts"],
+            verified=bool(row["verified"]),
+            final_path=row["final_path"],
+            meta=_loads(row["meta"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            finished_at=row["finished_at"],
+        )
+
+
+@dataclass
+class Segment:
+    """A byte range of one file; `done` bytes from `start` are on disk. `end` None = unknown size."""
+
+    start: int
+    end: int | None
+    done: int = 0
+
+    @property
+    def pos(self) -> int:
+        """The next byte to fetch."""
+        return self.start + self.done
+
+    @property
+    def remaining(self) -> int | None:
+        """Bytes still to fetch, None when the size is unknown."""
+        return None if self.end is None else max(0, self.end - self.pos)
+
+
+@dataclass
+class Landed:
+    """A row for `downloaded_models`."""
+
+    source: str
+    model_id: str | None
+    version_id: str | None
+    file_id: str | None
+    name: str
+    type: str
+    base_model: str
+    path: str
+    size: int
+    sha256: str | None
+    verified: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class QueueStore:
+    """Reads and writes of the queue tables; each write is one short BEGIN IMMEDIATE transaction."""
+
+    def __init__(self, db: Database, clock: Any = time.time) -> None:
+        self.db = db
+        self._now = clock
+
+    async def insert(self, values: dict[str, Any]) -> int:
+        """Insert a new pending item; return its id."""
+        now = self._now()
+        cols = [c for c in _ITEM_COLUMNS if c in values]
+        row = [json.dumps(values[c]) if c == "meta" else values[c] for c in cols]
+        sql = (
+            f"INSERT INTO queue_items ({', '.join(cols)}, created_at, updated_at) "
+            f"VALUES ({', '.join('?' for _ in cols)}, ?, ?)"
+        )
+        return await self.db.execute(sql, [*row, now, now])
+
+    async def get(self, item_id: int) -> QueueItem | None:
+        """One item by id."""
+        row = await self.db.fetchone("SELECT * FROM queue_items WHERE id = ?", (item_id,))
+        return QueueItem.from_row(row) if row else None
+
+    async def by_dedupe_key(self, key: str) -> QueueItem | None:
+        """The item with this dedupe key, if any."""
+        row = await self.db.fetchone("SELECT * FROM queue_items WHERE dedupe_key = ?", (key,))
+        return QueueItem.from_row(row) if row else None
+
+    async def all(self) -> list[QueueItem]:
+        """Every item, oldest first."""
+        rows = await self.db.fetchall("SELECT * FROM queue_items ORDER BY id")
+        return [QueueItem.from_row(r) for r in rows]
+
+    async def in_states(self, *states: str) -> list[QueueItem]:
+        """Items in any of `states`, by priority then age."""
+        marks = ", ".join("?" for _ in states)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM queue_items WHERE state IN ({marks}) ORDER BY priority DESC, id",
+            states,
+        )
+        return [QueueItem.from_row(r) for r in rows]
+
+    async def count_active(self) -> int:
+        """How many items still have work (pending, running, verifying)."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM queue_items WHERE state IN ('pending','running','verifying')"
+        )
+        return int(row[0]) if row else 0
+
+    async def set_state(
+        self,
+        item_id: int,
+        state: str,
+        error: str | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        only_from: tuple[str, ...] | None = None,
+        **extra: Any,
+    ) -> bool:
+        """Move an item to `state` (optionally only from some states); return whether it moved."""
+        now = self._now()
+        sets = ["state = ?", "error = ?", "error_params = ?", "updated_at = ?"]
+        args: list[Any] = [state, error, json.dumps(params) if params else None, now]
+        if state in FINISHED_STATES:
+            sets.append("finished_at = ?")
+            args.append(now)
+        for col, value in extra.items():
+            sets.append(f"{col} = ?")
+            args.append(value)
+        sql = f"UPDATE queue_items SET {', '.join(sets)} WHERE id = ?"
+        args.append(item_id)
+        if only_from:
+            sql += f" AND state IN ({', '.join('?' for _ in only_from)})"
+            args.extend(only_from)
+        async with self.db.write() as conn:
+            cur = await conn.execute(sql, args)
+            return (cur.rowcount or 0) > 0
+
+    async def update(self, item_id: int, **values: Any) -> None:
+        """Set some columns of one item."""
+        if not values:
+            return
+        cols = list(values)
+        args = [json.dumps(values[c]) if c == "meta" else values[c] for c in cols]
+        sets = ", ".join(f"{c} = ?" for c in cols)
+        await self.db.execute(
+            f"UPDATE queue_items SET {sets}, updated_at = ? WHERE id = ?",
+            [*args, self._now(), item_id],
+        )
+
+    async def segments(self, item_id: int) -> list[Segment]:
+        """The durable ranges of one item (empty when it has none)."""
+        rows = await self.db.fetchall(
+            "SELECT start, end, done FROM queue_segments WHERE item_id = ? ORDER BY start",
+            (item_id,),
+        )
+        return [Segment(r["start"], None if r["end"] < 0 else r["end"], r["done"]) for r in rows]
+
+    async def save_progress(self, item_id: int, segments: list[Segment], etag: str | None) -> None:
+        """Replace the ranges of one item and its byte count in one transaction (after a sync)."""
+        done = sum(s.done for s in segments)
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
+            await conn.executemany(
+                "INSERT INTO queue_segments (item_id, start, end, done) VALUES (?, ?, ?, ?)",
+                [(item_id, s.start, -1 if s.end is None else s.end, s.done) for s in segments],
+            )
+            await conn.execute(
+                "UPDATE queue_items SET bytes_done = ?, etag = ?, updated_at = ? WHERE id = ?",
+                (done, etag, self._now(), item_id),
+            )
+
+    async def clear_segments(self, item_id: int) -> None:
+        """Forget the ranges of one item (restart from zero)."""
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
+            await conn.execute(
+                "UPDATE queue_items SET bytes_done = 0, etag = NULL, updated_at = ? WHERE id = ?",
+                (self._now(), item_id),
+            )
+
+    async def delete_finished(self) -> list[int]:
+        """Remove done/failed/cancelled rows; return their ids."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "SELECT id FROM queue_items WHERE state IN ('done','failed','cancelled')"
+            )
+            ids = [int(r[0]) for r in await cur.fetchall()]
+            await conn.execute(
+                "DELETE FROM queue_items WHERE state IN ('done','failed','cancelled')"
+            )
+        return ids
+
+    async def record_landed(self, landed: Landed) -> None:
+        """Insert (or refresh) the library row of a landed file."""
+        await self.db.execute(
+            "INSERT INTO downloaded_models (source, model_id, version_id, file_id, name, type, "
+            "base_model, path, size, sha256, verified, downloaded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET source = excluded.source, "
+            "model_id = excluded.model_id, version_id = excluded.version_id, "
+            "file_id = excluded.file_id, name = excluded.name, type = excluded.type, "
+            "base_model = excluded.base_model, size = excluded.size, sha256 = excluded.sha256, "
+            "verified = excluded.verified, downloaded_at = excluded.downloaded_at",
+            (
+                landed.source, landed.model_id, landed.version_id, landed.file_id, landed.name,
+                landed.type, landed.base_model, landed.path, landed.size, landed.sha256,
+                int(landed.verified), self._now(),
+            ),
+        )  # fmt: skip
+
+    async def known_hash(self, path: str, size: int, mtime: float) -> str | None:
+        """A SHA256 already known for this exact file (library or scan cache), without hashing."""
+        row = await self.db.fetchone(
+            "SELECT sha256 FROM downloaded_models WHERE path = ? AND size = ? AND verified = 1",
+            (path, size),
+        )
+        if row and row[0]:
+            return str(row[0])
+        row = await self.db.fetchone(
+            "SELECT sha256 FROM local_files WHERE path = ? AND size = ? AND mtime = ?",
+            (path, size, mtime),
+        )
+        return str(row[0]) if row and row[0] else None

@@ -1,0 +1,197 @@
+"""The download engine against the fake hub: landing, verification, placement, sidecars."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from modella_tui.core.downloads.events import Progress, StateChanged
+from modella_tui.core.store.db import Database
+from tests.core.test_engine_support import civitai_request, make_engine, simple_model
+from tests.fakes.catalog import KIB, MIB
+from tests.fakes.fakehub import Attempt, FakeHub
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHub]:
+    h = FakeHub().start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    d = await Database(tmp_path / "state" / "modella.db").open()
+    yield d
+    await d.close()
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    p = tmp_path / "models"
+    p.mkdir()
+    return p
+
+
+async def test_download_lands_verified_with_sidecars(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    model = simple_model(hub, "Plain Lora", 300 * KIB)
+    blob = model.versions[0].files[0].blob
+    engine = make_engine(db, models)
+    events: list[object] = []
+    engine.add_listener(events.append)
+    old = os.umask(0o022)
+    try:
+        (res,) = await engine.add([civitai_request(hub, model, models / "Lora")])
+        assert res.status == "queued"
+        assert await engine.start() is True
+        summary = await engine.run_until_idle()
+    finally:
+        os.umask(old)
+        await engine.stop()
+    assert summary.exit_code() == 0
+    item = summary.items[0]
+    assert item.state == "done" and item.verified
+    final = models / "Lora" / model.versions[0].files[0].name
+    assert item.final_path == str(final)
+    assert hashlib.sha256(final.read_bytes()).hexdigest() == blob.sha256
+    assert stat.S_IMODE(final.stat().st_mode) == 0o644  # T-22
+    assert not list((models / "Lora").glob("*.part*"))
+    stem = final.name.rsplit(".", 1)[0]
+    info = json.loads((models / "Lora" / f"{stem}.civitai.info").read_text())
+    assert info["id"] == model.versions[0].id
+    forge = json.loads((models / "Lora" / f"{stem}.json").read_text())
+    assert forge["activation text"] == "alpha, beta gamma"
+    assert forge["sd version"] == model.versions[0].base_model
+    assert forge["preferred weight"] == 0 and forge["notes"] == ""
+    assert (models / "Lora" / f"{stem}.preview.png").read_bytes().startswith(b"\x89PNG")
+    row = await db.fetchone("SELECT * FROM downloaded_models WHERE path = ?", (str(final),))
+    assert row is not None and row["verified"] == 1 and row["sha256"] == blob.sha256
+    states = [e.state for e in events if isinstance(e, StateChanged)]
+    assert states[:1] == ["pending"] and states[-2:] == ["verifying", "done"]
+    # T-38: the key went to the API host only, never to the CDN.
+    assert all(r.authorization is None for r in hub.requests("cdn"))
+
+
+async def test_auth_only_on_api_host(hub: FakeHub, db: Database, models: Path) -> None:
+    model = simple_model(hub, "Keyed", 64 * KIB)
+    hub.civitai_key = "SENTINELKEY123"
+    api_host = hub.civitai_url.split("//")[1]
+
+    def auth(url: str) -> dict[str, str]:
+        return {"Authorization": "Bearer SENTINELKEY123"} if f"//{api_host}/" in url else {}
+
+    engine = make_engine(db, models, auth_headers=auth)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await engine.run_until_idle()
+    await engine.stop()
+    assert summary.items[0].state == "done"
+    api = hub.requests("civitai", "/api/download")
+    assert api and all(r.authorization == "Bearer SENTINELKEY123" for r in api)
+    cdn = hub.requests("cdn", "/files/")
+    assert cdn and all(r.authorization is None for r in cdn)
+    dump = db.path.read_bytes() + b"".join(
+        p.read_bytes() for p in db.path.parent.iterdir() if p.is_file()
+    )
+    assert b"SENTINELKEY123" not in dump and b"sig=" not in dump  # no key, no signed URL
+
+
+async def test_hash_mismatch_removes_part(hub: FakeHub, db: Database, models: Path) -> None:
+    model = simple_model(hub, "Corrupt", 200 * KIB)
+    blob = model.versions[0].files[0].blob
+    hub.script(blob.id, [Attempt(corrupt_at=1000)])
+    engine = make_engine(db, models)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await engine.run_until_idle()
+    await engine.stop()
+    item = summary.items[0]
+    assert item.state == "failed" and item.error == "engine.hash_mismatch"  # T-17
+    assert list((models / "Lora").iterdir()) == []
+    assert summary.exit_code() == 1
+
+
+async def test_unverified_when_no_hash(hub: FakeHub, db: Database, models: Path) -> None:
+    model = simple_model(hub, "NoHash", 100 * KIB)
+    engine = make_engine(db, models)
+    await engine.add([civitai_request(hub, model, models / "Lora", sha256=None)])
+    await engine.start()
+    summary = await engine.run_until_idle()
+    await engine.stop()
+    item = summary.items[0]
+    assert item.state == "done" and not item.verified  # T-18
+    row = await db.fetchone("SELECT verified FROM downloaded_models")
+    assert row is not None and row[0] == 0
+
+
+async def test_existing_different_file_not_overwritten(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    model = simple_model(hub, "Clash", 100 * KIB)
+    name = model.versions[0].files[0].name
+    (models / "Lora").mkdir()
+    (models / "Lora" / name).write_bytes(b"someone else's file")
+    engine = make_engine(db, models)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await engine.run_until_idle()
+    await engine.stop()
+    assert (models / "Lora" / name).read_bytes() == b"someone else's file"  # T-23
+    stem, ext = name.rsplit(".", 1)
+    assert summary.items[0].final_path == str(models / "Lora" / f"{stem} (2).{ext}")
+
+
+async def test_same_file_already_there(hub: FakeHub, db: Database, models: Path) -> None:
+    model = simple_model(hub, "Have", 100 * KIB)
+    f = model.versions[0].files[0]
+    (models / "Lora").mkdir()
+    (models / "Lora" / f.name).write_bytes(f.blob.read(0, f.blob.size))
+    engine = make_engine(db, models)
+    (res,) = await engine.add([civitai_request(hub, model, models / "Lora")])
+    assert res.status == "already_have"  # T-23 / T-28
+    assert hub.bytes_served(f.blob.id) == 0
+
+
+async def test_dedupe_already_queued(hub: FakeHub, db: Database, models: Path) -> None:
+    model = simple_model(hub, "Twice", 100 * KIB)
+    engine = make_engine(db, models)
+    req = civitai_request(hub, model, models / "Lora")
+    first, second = await engine.add([req, req])
+    assert first.status == "queued" and second.status == "already_queued"  # T-28
+    assert len(await engine.items()) == 1
+
+
+async def test_html_instead_of_file_is_refused(hub: FakeHub, db: Database, models: Path) -> None:
+    model = simple_model(hub, "Html", 100 * KIB)
+    blob = model.versions[0].files[0].blob
+    hub.script(blob.id, [Attempt(body=b"<html>log in</html>", content_type="text/html")])
+    engine = make_engine(db, models)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await engine.run_until_idle()
+    await engine.stop()
+    assert summary.items[0].error == "engine.bad_content"  # T-16
+    assert list((models / "Lora").iterdir()) == []
+
+
+async def test_progress_events_are_throttled(hub: FakeHub, db: Database, models: Path) -> None:
+    model = simple_model(hub, "Slow", 1 * MIB)
+    hub.rate_per_connection = 2 * MIB
+    engine = make_engine(db, models)
+    seen: list[Progress] = []
+    engine.add_listener(lambda e: seen.append(e) if isinstance(e, Progress) else None)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    await engine.run_until_idle()
+    await engine.stop()
+    assert seen, "no progress at all"
+    assert len(seen) <= 12  # ~0.5 s of transfer at ≤ 10 Hz
+    assert all(p.total == 1 * MIB for p in seen)

@@ -1,0 +1,283 @@
+"""Engine lifecycle: range connections, pause/cancel, stop, lease, reconciliation, crashes, kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modella_tui.core.downloads import partmeta
+from modella_tui.core.store.db import Database
+from tests.core.test_engine_support import civitai_request, make_engine, simple_model
+from tests.fakes.catalog import KIB, MIB
+from tests.fakes.fakehub import FakeHub
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHub]:
+    h = FakeHub().start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    d = await Database(tmp_path / "state" / "modella.db").open()
+    yield d
+    await d.close()
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    p = tmp_path / "models"
+    p.mkdir()
+    return p
+
+
+async def wait_state(engine: Any, item_id: int, *states: str, timeout: float = 10) -> Any:
+    async def poll() -> Any:
+        while True:
+            item = await engine.store.get(item_id)
+            if item.state in states:
+                return item
+            await asyncio.sleep(0.02)
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
+async def test_t25_range_connections(hub: FakeHub, db: Database, models: Path) -> None:
+    m = simple_model(hub, "Multi", 1 * MIB + 123)
+    blob = m.versions[0].files[0].blob
+    engine = make_engine(db, models, multi_min=256 * KIB, connections_per_file=4)
+    await engine.add([civitai_request(hub, m, models / "Lora")])
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    item = summary.items[0]
+    assert item.state == "done" and item.verified
+    gets = [r for r in hub.requests("cdn", "/files/") if r.method == "GET"]
+    ranges = sorted(r.headers.get("range", "") for r in gets)
+    step = -(-blob.size // 4)
+    assert len(gets) == 4 and ranges[0] == f"bytes=0-{step - 1}"
+    assert hub.bytes_served(blob.id) <= blob.size * 1.05
+    assert await engine.store.segments(item.id) == []
+
+
+async def test_t29_pause_resume_cancel(hub: FakeHub, db: Database, models: Path) -> None:
+    a = simple_model(hub, "Pausable", 2 * MIB)
+    b = simple_model(hub, "Cancellable", 2 * MIB)
+    blob_a = a.versions[0].files[0].blob
+    hub.rate_per_connection = 2 * MIB
+    engine = make_engine(db, models)
+    ra, rb = await engine.add(
+        [civitai_request(hub, a, models / "Lora"), civitai_request(hub, b, models / "Lora")]
+    )
+    assert ra.item_id is not None and rb.item_id is not None
+    await engine.start()
+    try:
+        assert await asyncio.to_thread(hub.wait_served, blob_a.id, 400 * KIB)
+        await engine.pause(ra.item_id)
+        paused = await wait_state(engine, ra.item_id, "paused")
+        assert paused.bytes_done > 0
+        target_a = partmeta.Target(models / "Lora", a.versions[0].files[0].name)
+        assert target_a.part.exists()
+        await engine.cancel(rb.item_id)
+        await wait_state(engine, rb.item_id, "cancelled")
+        target_b = partmeta.Target(models / "Lora", b.versions[0].files[0].name)
+        assert not target_b.part.exists() and not target_b.meta.exists()
+        hub.rate_per_connection = None
+        await engine.resume(ra.item_id)
+        done = await wait_state(engine, ra.item_id, "done", "failed")
+    finally:
+        await engine.stop()
+    assert done.state == "done" and done.verified
+    assert hub.bytes_served(blob_a.id) <= blob_a.size * 1.1
+    assert not (models / "Lora" / b.versions[0].files[0].name).exists()
+
+
+async def test_t48_stop_is_fast_and_resumable(hub: FakeHub, db: Database, models: Path) -> None:
+    m = simple_model(hub, "Stoppable", 4 * MIB)
+    blob = m.versions[0].files[0].blob
+    hub.rate_per_connection = 2 * MIB
+    engine = make_engine(db, models)
+    (res,) = await engine.add([civitai_request(hub, m, models / "Lora")])
+    assert res.item_id is not None
+    await engine.start()
+    assert await asyncio.to_thread(hub.wait_served, blob.id, 600 * KIB)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await engine.stop()
+    assert loop.time() - t0 < 2.0
+    item = await engine.store.get(res.item_id)
+    assert item is not None and item.state == "pending" and item.bytes_done > 0
+    hub.rate_per_connection = None
+    engine2 = make_engine(db, models)
+    await engine2.start()
+    summary = await asyncio.wait_for(engine2.run_until_idle(), 20)
+    await engine2.stop()
+    assert summary.items[0].state == "done"
+    assert hub.bytes_served(blob.id) <= blob.size * 1.25
+
+
+async def test_t27_one_lease_and_takeover(hub: FakeHub, db: Database, models: Path) -> None:
+    db2 = await Database(db.path).open()
+    try:
+        a = make_engine(db, models)
+        b = make_engine(db2, models)
+        assert await a.start() is True
+        assert await b.start() is False
+        m = simple_model(hub, "Shared", 200 * KIB)
+        blob = m.versions[0].files[0].blob
+        (res,) = await b.add([civitai_request(hub, m, models / "Lora")])  # observers can add
+        assert res.item_id is not None
+        summary = await asyncio.wait_for(b.run_until_idle([res.item_id]), 20)
+        assert summary.items[0].state == "done"
+        assert hub.bytes_served(blob.id) == blob.size  # served once
+        # The holder dies without releasing: its lease expires and the other takes over.
+        assert a._main is not None
+        a._main.cancel()
+        if a.lease._task is not None:
+            a.lease._task.cancel()
+        a.lease.held = False
+        await db.execute("UPDATE engine_lease SET expires_at = 0")
+        m2 = simple_model(hub, "Later", 100 * KIB)
+        (res2,) = await b.add([civitai_request(hub, m2, models / "Lora")])
+        assert res2.item_id is not None
+        summary2 = await asyncio.wait_for(b.run_until_idle([res2.item_id]), 20)
+        assert summary2.items[0].state == "done" and b.lease.held
+        await b.stop()
+    finally:
+        await db2.close()
+
+
+async def test_t26_orphan_part_json_requeued(hub: FakeHub, db: Database, models: Path) -> None:
+    m = simple_model(hub, "Orphan", 300 * KIB)
+    blob = m.versions[0].files[0].blob
+    req = civitai_request(hub, m, models / "Lora")
+    target = partmeta.Target(models / "Lora", req.file_name)
+    target.directory.mkdir(parents=True)
+    target.part.write_bytes(blob.read(0, 100 * KIB))
+    partmeta.write_meta(
+        target,
+        {
+            "source": "civitai", "dedupe_key": req.dedupe_key, "title": req.title,
+            "file_name": req.file_name, "type": "LORA", "base_model": "SD 1.5", "url": req.url,
+            "expected_size": blob.size, "sha256": blob.sha256, "etag": f'"{blob.sha256[:32]}"',
+            "ranges": [[0, blob.size, 100 * KIB]], "meta": {},
+        },
+    )  # fmt: skip
+    engine = make_engine(db, models)
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    assert [i.state for i in summary.items] == ["done"]
+    assert hub.bytes_served(blob.id) == blob.size - 100 * KIB
+
+
+# -- crashes in a subprocess ----------------------------------------------------------------------
+
+WORKER = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from pathlib import Path
+    from modella_tui.core.downloads.engine import DownloadEngine, QueueRequest
+    from modella_tui.core.store.db import Database
+
+    async def main(cfg):
+        db = await Database(Path(cfg["db"])).open()
+        engine = DownloadEngine(db, models_dir=Path(cfg["models"]), checkpoint_interval=0.05, sync_interval=0.05,
+                                poll_interval=0.05, multi_min=cfg["multi_min"],
+                                connections_per_file=cfg["connections"])
+        req = cfg["req"]
+        req["target_dir"] = Path(req["target_dir"])
+        await engine.add([QueueRequest(**req)])
+        await engine.start()
+        print("started", flush=True)
+        await engine.run_until_idle()
+        await engine.stop()
+        await db.close()
+
+    asyncio.run(main(json.loads(sys.argv[1])))
+    """
+)
+
+
+def worker_cfg(db: Database, models: Path, req: Any, connections: int = 1) -> str:
+    data = dict(vars(req))
+    data["target_dir"] = str(req.target_dir)
+    return json.dumps(
+        {
+            "db": str(db.path),
+            "models": str(models),
+            "req": data,
+            "multi_min": 256 * KIB,
+            "connections": connections,
+        }
+    )
+
+
+def spawn(cfg: str, env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **(env_extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, cfg], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("point", ["before_rename", "after_rename"])
+async def test_t26_crash_around_rename(
+    hub: FakeHub, db: Database, models: Path, point: str
+) -> None:
+    m = simple_model(hub, f"Crash {point}", 200 * KIB)
+    blob = m.versions[0].files[0].blob
+    req = civitai_request(hub, m, models / "Lora")
+    proc = spawn(worker_cfg(db, models, req), {"MODELLA_TEST_CRASH_AT": point})
+    assert await asyncio.to_thread(proc.wait, 30) == 137
+    engine = make_engine(db, models)
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    assert [i.state for i in summary.items] == ["done"]
+    assert sorted(p.name for p in (models / "Lora").iterdir() if "safetensors" in p.name) == [
+        req.file_name
+    ]
+    assert hub.bytes_served(blob.id) == blob.size  # nothing fetched twice
+
+
+@pytest.mark.parametrize("connections", [1, 4])
+async def test_t24_t25_kill_9_resumes(
+    hub: FakeHub, db: Database, models: Path, connections: int
+) -> None:
+    size = 3 * MIB
+    m = simple_model(hub, f"Killed {connections}", size)
+    blob = m.versions[0].files[0].blob
+    hub.rate_per_connection = 1.5 * MIB / connections
+    req = civitai_request(hub, m, models / "Lora")
+    proc = spawn(worker_cfg(db, models, req, connections))
+    try:
+        assert await asyncio.to_thread(hub.wait_served, blob.id, int(size * 0.45), 20)
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(proc.wait, 10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    hub.rate_per_connection = None
+    engine = make_engine(db, models, multi_min=256 * KIB, connections_per_file=connections)
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    item = summary.items[0]
+    assert item.state == "done" and item.verified
+    assert hub.bytes_served(blob.id) <= 1.25 * size

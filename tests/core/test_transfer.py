@@ -1,0 +1,136 @@
+"""Unit tests of the engine's parts: ordered hashing, writer, landing, URLs, Retry-After, lease."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import errno
+import hashlib
+import os
+import random
+import socket
+from pathlib import Path
+
+import pytest
+
+from modella_tui.core.downloads import partmeta
+from modella_tui.core.downloads.job import backoff
+from modella_tui.core.downloads.lease import Lease
+from modella_tui.core.downloads.partmeta import PartWriter, Target, UnsafePathError, make_target
+from modella_tui.core.downloads.transfer import parse_retry_after
+from modella_tui.core.downloads.verify import OrderedHasher, refused_content_type, sha256_file
+from modella_tui.core.store.db import Database
+
+
+def test_ordered_hasher_follows_out_of_order_writes(tmp_path: Path) -> None:
+    data = random.Random(1).randbytes(3 * 1024 * 1024 + 17)
+    path = tmp_path / "f"
+    path.write_bytes(b"\0" * len(data))
+    fd = os.open(path, os.O_RDWR)
+    try:
+        hasher = OrderedHasher(fd)
+        step = 256 * 1024
+        chunks = [(o, data[o : o + step]) for o in range(0, len(data), step)]
+        random.Random(2).shuffle(chunks)
+        for off, chunk in chunks:
+            os.pwrite(fd, chunk, off)
+            hasher.written(off, off + len(chunk), [chunk] if off % 2 == 0 else None)
+        assert hasher.finish(len(data)) == hashlib.sha256(data).hexdigest()
+    finally:
+        os.close(fd)
+
+
+def test_ordered_hasher_reports_a_gap(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        hasher = OrderedHasher(fd)
+        hasher.written(0, 40)
+        hasher.written(60, 100)
+        with pytest.raises(OSError, match="gap"):
+            hasher.finish(100)
+    finally:
+        os.close(fd)
+
+
+async def test_part_writer_enospc_on_dev_full() -> None:
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        writer = PartWriter(fd, lambda off, n, bufs: None, pwritev=lambda f, b, o: os.writev(f, b))
+        await writer.write(0, [b"x" * 4096], 4096)
+        await writer.drain()
+        assert writer.error is not None and writer.error.errno == errno.ENOSPC
+        with pytest.raises(OSError):
+            await writer.write(4096, [b"y"], 1)
+        await writer.close()
+    finally:
+        os.close(fd)
+
+
+def test_land_never_clobbers(tmp_path: Path) -> None:
+    target = Target(tmp_path, "m.safetensors")
+    target.final.write_bytes(b"theirs")
+    (tmp_path / "m (2).safetensors").write_bytes(b"theirs too")
+    target.part.write_bytes(b"ours")
+    final = partmeta.land(target)
+    assert final.name == "m (3).safetensors" and final.read_bytes() == b"ours"
+    assert target.final.read_bytes() == b"theirs" and not target.part.exists()
+
+
+def test_make_target_refuses_escape_and_symlinked_part(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    (root / "Lora").mkdir(parents=True)
+    with pytest.raises(UnsafePathError):
+        make_target(tmp_path / "elsewhere", "x.safetensors", [root])
+    t = make_target(root / "Lora", "../../evil.safetensors", [root])
+    assert t.directory == root / "Lora" and t.name == "evil.safetensors"
+    outside = tmp_path / "authorized_keys"
+    outside.write_text("keep")
+    os.symlink(outside, t.part)  # T-34: a planted link at the .part name
+    with pytest.raises(UnsafePathError):
+        partmeta.open_part(t)
+    assert outside.read_text() == "keep"
+
+
+def test_redact_url_drops_secrets() -> None:
+    url = "https://u:p@civitai.com/api/download/models/1?type=Model&token=SECRET&X-Amz-Signature=S"
+    assert partmeta.redact_url(url) == "https://civitai.com/api/download/models/1?type=Model"
+
+
+def test_refused_content_types() -> None:
+    assert refused_content_type("text/html; charset=utf-8", "m.safetensors")
+    assert refused_content_type("application/json", "m.safetensors")
+    assert not refused_content_type("application/json", "config.json")
+    assert not refused_content_type("application/octet-stream", "m.safetensors")
+    assert not refused_content_type("text/plain", "model.yaml")
+
+
+def test_retry_after_and_backoff() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("999999") == 600.0
+    now = 1_800_000_000.0
+    date = email.utils.formatdate(now + 42, usegmt=True)
+    assert parse_retry_after(date, now) == pytest.approx(42, abs=1)
+    assert parse_retry_after("garbage") is None
+    delays = [backoff(n) for n in range(1, 10)]
+    assert 1.0 <= delays[0] <= 1.25 and all(d <= 60 for d in delays) and delays[-1] >= 48
+
+
+def test_sha256_file(tmp_path: Path) -> None:
+    p = tmp_path / "f"
+    p.write_bytes(b"abc" * 1000)
+    assert sha256_file(p) == hashlib.sha256(b"abc" * 1000).hexdigest()
+
+
+async def test_lease_dead_local_holder_is_taken_over(tmp_path: Path) -> None:
+    async with Database(tmp_path / "db.sqlite") as db:
+        proc = await asyncio.create_subprocess_exec("true")
+        await proc.wait()  # a pid that is gone
+        await db.execute(
+            "INSERT INTO engine_lease (id, holder, expires_at) VALUES (1, ?, 9e18)",
+            (f"{socket.gethostname()}:{proc.pid}:abcd",),
+        )
+        assert await Lease(db).acquire() is True
+        await db.execute("UPDATE engine_lease SET holder = 'otherhost:1:x', expires_at = 9e18")
+        assert await Lease(db).acquire() is False
