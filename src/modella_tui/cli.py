@@ -14,7 +14,7 @@ from modella_tui import __version__
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with code 2 and one translated sentence on bad usage."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         from modella_tui.core.i18n import t
 
         self.print_usage(sys.stderr)
@@ -118,7 +118,8 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
     if cmd is None:
         from modella_tui.ui.app import run_app
 
-        return run_app(settings)
+        run_app(settings)
+        return 0
     if cmd == "serve":
         from modella_tui.serve import run_serve
 

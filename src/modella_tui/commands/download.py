@@ -17,7 +17,7 @@ from modella_tui.core.i18n import t
 from modella_tui.core.textsafe import clean
 
 if TYPE_CHECKING:
-    from modella_tui.core.downloads.engine import DownloadEngine, Summary
+    from modella_tui.core.downloads.engine import DownloadEngine, QueueRequest, Summary
     from modella_tui.core.downloads.events import Event
     from modella_tui.core.store.queue import QueueItem
 
@@ -67,7 +67,7 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
     catalogue = load_catalogue()
     failures: list[ModellaError] = []
     async with open_clients(settings) as clients:
-        requests = []
+        requests: list[QueueRequest] = []
         for ref in refs:
             try:
                 planned = await plan_ref(
