@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import pytest
 
@@ -48,15 +48,23 @@ def fakehub() -> Iterator[FakeHub]:
         hub.stop()
 
 
+class RunCli(Protocol):
+    """The `run_cli` fixture: `modella *args` in a subprocess, with its text output captured."""
+
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = ..., timeout: float = ...
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
 @pytest.fixture
-def run_cli(
-    fakehub: FakeHub, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., subprocess.CompletedProcess[str]]:
+def run_cli(fakehub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """Run `modella …` in a subprocess pointed at the fake hub; returns the completed process."""
     monkeypatch.setenv("MODELLA_CIVITAI_URL", fakehub.civitai_url)
     monkeypatch.setenv("HF_ENDPOINT", fakehub.hub_url)
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Any:
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "modella_tui", *args],

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import RunCli
 from tests.fakes.catalog import ESCAPE_NAME, INK_WASH, MANY_VERSIONS
 from tests.fakes.fakehub import FakeHub
 
@@ -19,19 +21,19 @@ def lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def assert_one_clean_sentence(proc: Any, code: int) -> None:
+def assert_one_clean_sentence(proc: subprocess.CompletedProcess[str], code: int) -> None:
     assert proc.returncode == code, (proc.returncode, proc.stderr)
     err = proc.stderr.strip()
     assert err and "Traceback" not in err and len(err.splitlines()) == 1, err
 
 
-def test_version_is_fast_path(run_cli: Any) -> None:
+def test_version_is_fast_path(run_cli: RunCli) -> None:
     proc = run_cli("--version")
     assert proc.returncode == 0
     assert proc.stdout.startswith("modella ")
 
 
-def test_search_ink_lora_json(run_cli: Any) -> None:
+def test_search_ink_lora_json(run_cli: RunCli) -> None:
     proc = run_cli("search", "ink", "--type", "LORA", "--json")
     assert proc.returncode == 0, proc.stderr
     found = lines(proc.stdout)
@@ -43,7 +45,7 @@ def test_search_ink_lora_json(run_cli: Any) -> None:
     assert "ink" in text
 
 
-def test_search_tag_and_user_forms(run_cli: Any) -> None:
+def test_search_tag_and_user_forms(run_cli: RunCli) -> None:
     by_tag = lines(run_cli("search", "#ink", "--json").stdout)
     assert by_tag and all("ink" in m["tags"] for m in by_tag)
     by_user = lines(run_cli("search", "@inkmaster", "--json").stdout)
@@ -52,7 +54,7 @@ def test_search_tag_and_user_forms(run_cli: Any) -> None:
     assert {m["id"] for m in by_flag} == {m["id"] for m in by_user}
 
 
-def test_search_table_and_no_terminal_escapes(run_cli: Any) -> None:
+def test_search_table_and_no_terminal_escapes(run_cli: RunCli) -> None:
     proc = run_cli("search", "Red Alert", "--limit", "5")
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout
@@ -61,7 +63,7 @@ def test_search_table_and_no_terminal_escapes(run_cli: Any) -> None:
     )
 
 
-def test_show_civitai_lists_versions_files_hashes_words(run_cli: Any, fakehub: FakeHub) -> None:
+def test_show_civitai_lists_versions_files_hashes_words(run_cli: RunCli, fakehub: FakeHub) -> None:
     proc = run_cli("show", f"civitai:{INK_WASH}")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -75,12 +77,12 @@ def test_show_civitai_lists_versions_files_hashes_words(run_cli: Any, fakehub: F
     assert data["versions"][0]["files"][0]["size"] > 0
 
 
-def test_show_many_versions_json(run_cli: Any) -> None:
+def test_show_many_versions_json(run_cli: RunCli) -> None:
     data = lines(run_cli("show", f"civitai:{MANY_VERSIONS}", "--json").stdout)[0]
     assert len(data["versions"]) == 12
 
 
-def test_show_hub_repo_lists_files_with_sizes_and_sha(run_cli: Any) -> None:
+def test_show_hub_repo_lists_files_with_sizes_and_sha(run_cli: RunCli) -> None:
     proc = run_cli("show", "hf:comfyanonymous/flux_text_encoders", "--json")
     assert proc.returncode == 0, proc.stderr
     repo = lines(proc.stdout)[0]
@@ -92,7 +94,7 @@ def test_show_hub_repo_lists_files_with_sizes_and_sha(run_cli: Any) -> None:
     assert "clip_l.safetensors" in table
 
 
-def test_config_set_get_masked_and_0600(run_cli: Any, isolated_home: Path) -> None:
+def test_config_set_get_masked_and_0600(run_cli: RunCli, isolated_home: Path) -> None:
     proc = run_cli("config", "set", "civitai.api_key", SENTINEL)
     assert proc.returncode == 0, proc.stderr
     assert SENTINEL not in proc.stdout + proc.stderr
@@ -106,21 +108,21 @@ def test_config_set_get_masked_and_0600(run_cli: Any, isolated_home: Path) -> No
 
 
 @pytest.mark.parametrize("ref", ["nonsense", "civitai:abc", "hf:onlyorg", "https://example.com/x"])
-def test_malformed_ref_exit_2(run_cli: Any, ref: str) -> None:
+def test_malformed_ref_exit_2(run_cli: RunCli, ref: str) -> None:
     assert_one_clean_sentence(run_cli("show", ref), 2)
 
 
-def test_unreachable_server_exit_5(run_cli: Any) -> None:
+def test_unreachable_server_exit_5(run_cli: RunCli) -> None:
     proc = run_cli("search", "ink", env={"MODELLA_CIVITAI_URL": "http://127.0.0.1:9"})
     assert_one_clean_sentence(proc, 5)
 
 
-def test_401_exit_3(run_cli: Any, fakehub: FakeHub) -> None:
+def test_401_exit_3(run_cli: RunCli, fakehub: FakeHub) -> None:
     fakehub.fail_next("civitai", "/api/v1/models", 401, body=b'{"error": "Unauthorized"}', times=10)
     assert_one_clean_sentence(run_cli("search", "ink"), 3)
 
 
-def test_html_answer_exit_5(run_cli: Any, fakehub: FakeHub) -> None:
+def test_html_answer_exit_5(run_cli: RunCli, fakehub: FakeHub) -> None:
     fakehub.fail_next(
         "civitai",
         "/api/v1/models",
@@ -132,17 +134,17 @@ def test_html_answer_exit_5(run_cli: Any, fakehub: FakeHub) -> None:
     assert_one_clean_sentence(run_cli("search", "ink"), 5)
 
 
-def test_not_found_exit_4(run_cli: Any) -> None:
+def test_not_found_exit_4(run_cli: RunCli) -> None:
     assert_one_clean_sentence(run_cli("show", "civitai:999999"), 4)
 
 
-def test_gated_hub_repo_is_listed_with_licence_note(run_cli: Any) -> None:
+def test_gated_hub_repo_is_listed_with_licence_note(run_cli: RunCli) -> None:
     # The Hub lists a gated repo's files to anyone; only downloading them needs the token + licence.
     proc = run_cli("show", "hf:black-forest-labs/FLUX.1-dev")
     assert proc.returncode == 0, proc.stderr
     assert "licence" in proc.stdout.lower() and "flux1-dev.safetensors" in proc.stdout
 
 
-def test_bad_usage_exit_2(run_cli: Any) -> None:
+def test_bad_usage_exit_2(run_cli: RunCli) -> None:
     assert run_cli("search", "--limit", "x").returncode == 2
     assert_one_clean_sentence(run_cli("config", "set", "layout", "sideways"), 2)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import RunCli
 from tests.fakes.catalog import INK_WASH, MIB, default_catalog
 from tests.fakes.fakehub import Attempt, FakeHub
 
@@ -32,7 +33,7 @@ def db_rows(home: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_civitai_download_lands_verified_with_sidecars(
-    run_cli: Any, fakehub: FakeHub, tmp_path: Path, isolated_home: Path
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path, isolated_home: Path
 ) -> None:
     proc = run_cli("download", f"civitai:{INK_WASH}", env={"CIVITAI_API_KEY": SENTINEL})
     assert proc.returncode == 0, proc.stderr
@@ -69,7 +70,9 @@ def test_civitai_download_lands_verified_with_sidecars(
             assert SENTINEL.encode() not in f.read_bytes(), f
 
 
-def test_hub_file_lands_in_its_type_folder(run_cli: Any, fakehub: FakeHub, tmp_path: Path) -> None:
+def test_hub_file_lands_in_its_type_folder(
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path
+) -> None:
     proc = run_cli("download", "hf:comfyanonymous/flux_text_encoders/clip_l.safetensors")
     assert proc.returncode == 0, proc.stderr
     final = tmp_path / "models" / "text_encoder" / "clip_l.safetensors"
@@ -80,7 +83,7 @@ def test_hub_file_lands_in_its_type_folder(run_cli: Any, fakehub: FakeHub, tmp_p
     assert "verified" in proc.stdout.lower()
 
 
-def test_comfyui_layout(run_cli: Any, tmp_path: Path) -> None:
+def test_comfyui_layout(run_cli: RunCli, tmp_path: Path) -> None:
     assert run_cli("config", "set", "layout", "comfyui").returncode == 0
     proc = run_cli("download", "hf:comfyanonymous/flux_text_encoders/clip_l.safetensors")
     assert proc.returncode == 0, proc.stderr
@@ -88,7 +91,7 @@ def test_comfyui_layout(run_cli: Any, tmp_path: Path) -> None:
 
 
 def test_corrupted_transfer_fails_and_leaves_nothing(
-    run_cli: Any, fakehub: FakeHub, tmp_path: Path
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path
 ) -> None:
     blob = fakehub.version(1012).files[0].blob
     fakehub.script(blob.id, [Attempt(corrupt_at=1000)])
@@ -100,13 +103,13 @@ def test_corrupted_transfer_fails_and_leaves_nothing(
     assert not list(lora.glob("*.part*")) if lora.exists() else True
 
 
-def test_gated_repo_download_needs_token_and_licence(run_cli: Any) -> None:
+def test_gated_repo_download_needs_token_and_licence(run_cli: RunCli) -> None:
     proc = run_cli("download", "hf:black-forest-labs/FLUX.1-dev/ae.safetensors")
     assert proc.returncode == 3, proc.stderr
     assert "licen" in proc.stderr.lower() and "Traceback" not in proc.stderr
 
 
-def test_pickle_needs_consent(run_cli: Any, fakehub: FakeHub) -> None:
+def test_pickle_needs_consent(run_cli: RunCli, fakehub: FakeHub) -> None:
     pickle_model = next(
         m for m in fakehub.catalog.models.values()
         if any(f.name.endswith(".ckpt") for v in m.versions for f in v.files)
@@ -116,7 +119,7 @@ def test_pickle_needs_consent(run_cli: Any, fakehub: FakeHub) -> None:
     assert "--allow-pickle" in proc.stderr or "--force" in proc.stderr
 
 
-def test_same_file_twice_is_not_downloaded_again(run_cli: Any, fakehub: FakeHub) -> None:
+def test_same_file_twice_is_not_downloaded_again(run_cli: RunCli, fakehub: FakeHub) -> None:
     assert run_cli("download", f"civitai:{INK_WASH}").returncode == 0
     blob = fakehub.version(1012).files[0].blob
     served = fakehub.bytes_served(blob.id)
@@ -125,12 +128,27 @@ def test_same_file_twice_is_not_downloaded_again(run_cli: Any, fakehub: FakeHub)
     assert fakehub.bytes_served(blob.id) == served
 
 
-def test_kill_9_then_queue_run_resumes(tmp_path: Path, monkeypatch: Any) -> None:
+def _wait_durable(home: Path, at_least: int, timeout: float) -> bool:
+    """Poll the state database until the recorded ranges cover `at_least` bytes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            rows = db_rows(home, "SELECT coalesce(sum(done), 0) FROM queue_segments")
+        except sqlite3.Error:
+            rows = [(0,)]
+        if rows[0][0] >= at_least:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_kill_9_then_queue_run_resumes(tmp_path: Path, isolated_home: Path) -> None:
+    home = isolated_home
     catalog = default_catalog()
     big = catalog.add_big_model(size=24 * MIB)
     hub = FakeHub(catalog).start()
     try:
-        hub.rate_per_connection = 6 * MIB
+        hub.rate_per_connection = 3 * MIB
         env = {
             **os.environ,
             "MODELLA_CIVITAI_URL": hub.civitai_url,
@@ -141,8 +159,9 @@ def test_kill_9_then_queue_run_resumes(tmp_path: Path, monkeypatch: Any) -> None
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             assert hub.wait_served(blob.id, int(blob.size * 0.45), timeout=60)
-            # The engine saves its offset about once a second: give it a moment after 45 %.
-            time.sleep(1.5)
+            # Kill once the engine has made an offset durable (it records ranges only after the
+            # bytes are synced to disk), so the resume has something to start from.
+            assert _wait_durable(home, int(blob.size * 0.3), timeout=60)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
         finally:

@@ -277,7 +277,7 @@ def test_configured_hosts_are_understood() -> None:
 
 def test_non_string_input() -> None:
     with pytest.raises(UsageError):
-        parse_ref(None)  # type: ignore[arg-type]
+        parse_ref(None)  # type: ignore[arg-type]  # deliberately wrong: callers may pass junk
 
 
 def test_redact_and_has_secret() -> None:

@@ -182,7 +182,9 @@ class _HTTPServer(ThreadingHTTPServer):
         self.conn_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
         """Clients hanging up mid-response are normal here; anything else is printed."""
         import sys
 

@@ -11,11 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from modella_tui.serve.server import ModellaServer, build_config
@@ -34,13 +36,27 @@ def free_port() -> int:
         return port
 
 
-MakeClient = Callable[..., Awaitable[TestClient[object, object]]]
+# aiohttp's test client over a real web.Application (what ModellaServer.make_app builds).
+Client = TestClient[web.Request, web.Application]
+
+
+class MakeClient(Protocol):
+    """The `make_client` fixture: options in, a started test client out."""
+
+    def __call__(
+        self,
+        host: str = ...,
+        public_url: str | None = ...,
+        token: str | None = ...,
+        env: Mapping[str, str] | None = ...,
+        command: str = ...,
+    ) -> Awaitable[Client]: ...
 
 
 @pytest.fixture
 async def make_client() -> AsyncIterator[MakeClient]:
     """Build the guarded app for given options and serve it on 127.0.0.1 at the configured port."""
-    clients: list[TestClient[object, object]] = []
+    clients: list[Client] = []
 
     async def make(
         host: str = "127.0.0.1",
@@ -48,13 +64,11 @@ async def make_client() -> AsyncIterator[MakeClient]:
         token: str | None = TOKEN,
         env: Mapping[str, str] | None = None,
         command: str = FAKE_APP,
-    ) -> TestClient[object, object]:
+    ) -> Client:
         port = free_port()
         config = build_config(host, port, public_url, token, command=command, env=env or {})
         app = await ModellaServer(config).make_app()
-        client: TestClient[object, object] = TestClient(
-            TestServer(app, host="127.0.0.1", port=port)
-        )
+        client = TestClient(TestServer(app, host="127.0.0.1", port=port))
         await client.start_server()
         clients.append(client)
         return client
@@ -131,13 +145,23 @@ def stop_serve(server: ServeProcess) -> tuple[int, str, str]:
     return server.proc.returncode, out.decode(), err.decode()
 
 
+class StartServe(Protocol):
+    """The `serve_process` fixture: `start_serve` whose servers are stopped after the test."""
+
+    def __call__(
+        self, *args: str, env: Mapping[str, str] | None = ..., command: str | None = ...
+    ) -> ServeProcess: ...
+
+
 @pytest.fixture
-def serve_process() -> Iterator[Callable[..., ServeProcess]]:
+def serve_process() -> Iterator[StartServe]:
     """Start servers as subprocesses; each one left running is stopped at the end."""
     started: list[ServeProcess] = []
 
-    def start(*args: str, **kwargs: object) -> ServeProcess:
-        server = start_serve(*args, **kwargs)  # type: ignore[arg-type]
+    def start(
+        *args: str, env: Mapping[str, str] | None = None, command: str | None = TINY_APP
+    ) -> ServeProcess:
+        server = start_serve(*args, env=env, command=command)
         started.append(server)
         return server
 

@@ -7,15 +7,18 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fakes.fakehub import FakeHub
-from tests.serve.conftest import ServeProcess, stop_serve
+from tests.serve.conftest import ServeProcess, StartServe, stop_serve
 from tests.serve.tiny_app import BANNER
+
+if TYPE_CHECKING:
+    # Imported for real only inside the tests, which skip when playwright is missing.
+    from playwright.sync_api import WebSocket
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,9 +53,9 @@ class Frames:
     def __init__(self) -> None:
         self.data = bytearray()
         self.urls: list[str] = []
-        self.sockets: list[Any] = []
+        self.sockets: list[WebSocket] = []
 
-    def attach(self, ws: Any) -> None:
+    def attach(self, ws: WebSocket) -> None:
         self.urls.append(ws.url)
         self.sockets.append(ws)
         ws.on("framereceived", self._on_frame)
@@ -150,7 +153,7 @@ def _assert_png(shot: Path) -> None:
 
 
 def test_the_app_runs_in_chromium_and_a_tokenless_context_is_refused(
-    serve_process: Callable[..., ServeProcess], tmp_path: Path
+    serve_process: StartServe, tmp_path: Path
 ) -> None:
     _need_browser()
     server = serve_process()
@@ -162,7 +165,7 @@ def test_the_app_runs_in_chromium_and_a_tokenless_context_is_refused(
 
 
 def test_the_real_modella_app_starts_in_chromium(
-    serve_process: Callable[..., ServeProcess], tmp_path: Path, fakehub: FakeHub
+    serve_process: StartServe, tmp_path: Path, fakehub: FakeHub
 ) -> None:
     _need_browser()
     # The tab's app inherits the server's environment: point it at the fake Civitai and Hub.
@@ -179,7 +182,7 @@ def test_the_real_modella_app_starts_in_chromium(
 
 
 def test_a_link_from_another_site_still_signs_in(
-    serve_process: Callable[..., ServeProcess],
+    serve_process: StartServe,
 ) -> None:
     """A pod console on another site links to the tokened URL: the Strict cookie must still work."""
     _need_browser()

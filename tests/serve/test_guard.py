@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from modella_tui.serve.auth import TOKEN_ENV
-from tests.serve.conftest import TOKEN, MakeClient
+from tests.serve.conftest import TOKEN, Client, MakeClient
 
 ROUTES = ["/", "/ws", "/static/js/textual.js", "/static/", "/download/somekey", "/nope"]
 
@@ -23,7 +23,7 @@ def cookie_of(resp: aiohttp.ClientResponse) -> SimpleCookie:
     return jar
 
 
-async def session_cookie(client: aiohttp.test_utils.TestClient) -> tuple[str, str]:  # type: ignore[type-arg]
+async def session_cookie(client: Client) -> tuple[str, str]:
     resp = await client.get(f"/?token={TOKEN}", allow_redirects=False)
     assert resp.status == 303
     ((name, morsel),) = cookie_of(resp).items()
@@ -163,10 +163,12 @@ async def test_a_foreign_origin_on_the_websocket_is_403_even_with_a_cookie(
     make_client: MakeClient, origin: str | None
 ) -> None:
     client = await make_client()
+    port = client.port
+    assert port is not None  # the server is started
     name, value = await session_cookie(client)
     headers = {"Cookie": f"{name}={value}"}
     if origin is not None:
-        headers["Origin"] = origin.format(port=client.port, other=client.port + 1)
+        headers["Origin"] = origin.format(port=port, other=port + 1)
     with pytest.raises(aiohttp.WSServerHandshakeError) as info:
         await client.ws_connect("/ws", headers=headers)
     assert info.value.status == 403
@@ -195,11 +197,14 @@ async def test_a_foreign_origin_on_plain_requests_is_403(make_client: MakeClient
 )
 async def test_a_host_outside_the_allow_list_is_403(make_client: MakeClient, host: str) -> None:
     client = await make_client()
+    port = client.port
+    assert port is not None  # the server is started
+    bad_host = host.format(port=port, other=port + 1)
     name, value = await session_cookie(client)
     resp = await client.get(
         "/",
         headers={
-            "Host": host.format(port=client.port, other=client.port + 1),
+            "Host": bad_host,
             "Cookie": f"{name}={value}",
         },
     )
@@ -208,7 +213,7 @@ async def test_a_host_outside_the_allow_list_is_403(make_client: MakeClient, hos
     resp = await client.get(
         "/",
         params={"token": TOKEN},
-        headers={"Host": host.format(port=client.port, other=client.port + 1)},
+        headers={"Host": bad_host},
         allow_redirects=False,
     )
     assert resp.status == 403

@@ -8,13 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 
 import aiohttp
 import pytest
 
 from modella_tui.serve.auth import TOKEN_ENV
-from tests.serve.conftest import FAKE_APP, TOKEN, ServeProcess, stop_serve
+from tests.serve.conftest import FAKE_APP, TOKEN, StartServe, stop_serve
 
 
 def run_module(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +59,7 @@ def test_modella_serve_cli_refuses_a_public_bind_without_a_token() -> None:
 
 
 def test_a_busy_port_is_one_sentence_not_a_traceback(
-    serve_process: Callable[..., ServeProcess],
+    serve_process: StartServe,
 ) -> None:
     first = serve_process(command=FAKE_APP)
     done = run_module("--port", str(first.port), "--command", FAKE_APP)
@@ -70,7 +69,7 @@ def test_a_busy_port_is_one_sentence_not_a_traceback(
 
 
 async def test_link_once_no_token_in_logs_or_children_and_ctrl_c_stops_cleanly(
-    serve_process: Callable[..., ServeProcess],
+    serve_process: StartServe,
 ) -> None:
     server = serve_process(command=FAKE_APP, env={TOKEN_ENV: TOKEN})
     assert server.url == f"http://127.0.0.1:{server.port}/?token={TOKEN}"
