@@ -16,14 +16,18 @@ from tests.fakes.fakehub import FakeHub
 from tests.ui.fakes import Enqueued, FakeCivitai, FakeEngine
 
 SIZE = (120, 40)
-PENDING = Path(__file__).resolve().parents[2] / "locales" / "_pending" / "ui.json"
+PENDING_DIR = Path(__file__).resolve().parents[2] / "locales" / "_pending"
+PENDING = (PENDING_DIR / "ui.json", PENDING_DIR / "ui2.json")
 
 
 @pytest.fixture(autouse=True)
 def ui_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the lead merges `_pending/ui.json` into en.json, English comes from both files."""
+    """Until the lead merges the UI's `_pending/*.json` into en.json, English comes from all."""
     real = i18n.catalog
-    pending = json.loads(PENDING.read_text(encoding="utf-8"))
+    pending: dict[str, str] = {}
+    for path in PENDING:
+        if path.exists():
+            pending.update(json.loads(path.read_text(encoding="utf-8")))
 
     def merged(lang: str) -> dict[str, str]:
         data = dict(real(lang))

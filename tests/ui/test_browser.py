@@ -161,9 +161,9 @@ async def test_markup_named_model_shows_literally(settings: config.Settings) -> 
         await pilot.pause()
         assert app.is_running
         assert isinstance(app.screen, DetailScreen)
-        header = str(app.screen.query_one("#detail-header").render())
+        header = str(app.screen.query_one("#detail-name").render())
         assert "[@click=app.quit]Hi[/]" in header
-        await pilot.click("#detail-header")
+        await pilot.click("#detail-name")
         assert app.is_running
 
 

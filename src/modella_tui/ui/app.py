@@ -125,6 +125,19 @@ class ModellaApp(App[None]):
         items = await maybe_await(engine.items())
         return sum(1 for item in items if _state(item) in ACTIVE_STATES)
 
+    def apply_language(self) -> str:
+        """Switch `t()` to the language setting now and re-translate every screen; returns it."""
+        lang = i18n.resolve_language(str(self.settings.get("language")))
+        i18n.set_language(lang)
+        install_bindings(self, GLOBAL)
+        with self.batch_update():
+            for screen in self._queue_screens():
+                if isinstance(screen, BaseScreen):
+                    screen.relabel()
+        if isinstance(self.screen, BaseScreen):
+            self.sub_title = t(self.screen.TITLE_KEY)
+        return lang
+
     def action_set_theme(self, name: str) -> None:
         """Switch theme and save the choice."""
         if name not in THEMES:

@@ -1,13 +1,20 @@
-"""The real services for `modella`: database, Civitai client, engine (deferred imports)."""
+"""The real services for `modella`: database, Civitai and Hub clients, engine (deferred imports)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from modella_tui.core import paths
 from modella_tui.core.config import Settings
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
-from modella_tui.ui.services import Services
+from modella_tui.ui.services import KeyCheck, Services
+
+if TYPE_CHECKING:
+    from modella_tui.core.civitai.client import CivitaiClient
+    from modella_tui.core.hub.client import HubClient
 
 
 def build_services(settings: Settings) -> Services:
@@ -15,6 +22,7 @@ def build_services(settings: Settings) -> Services:
     from modella_tui.core.civitai.client import CivitaiClient
     from modella_tui.core.downloads.engine import DownloadEngine, QueueRequest
     from modella_tui.core.downloads.resolve import placement_for, plan_civitai
+    from modella_tui.core.hub.client import HubClient
     from modella_tui.core.store.cache import ResponseCache
     from modella_tui.core.store.db import Database
 
@@ -23,13 +31,13 @@ def build_services(settings: Settings) -> Services:
     civitai = CivitaiClient(
         settings.civitai_url, settings.civitai_key, ResponseCache(db), cache_ttl=ttl
     )
+    hub = HubClient(settings)
     engine = DownloadEngine(
         db,
         models_dir=settings.models_dir,
         max_parallel=int(settings.get("max_parallel")),
         connections_per_file=int(settings.get("connections_per_file")),
-        # The client adds the key only for its own API origin, never for the storage redirect.
-        auth_headers=civitai.headers_for,
+        auth_headers=combined_auth_headers(civitai, hub),
     )
 
     async def enqueue_civitai(
@@ -64,5 +72,75 @@ def build_services(settings: Settings) -> Services:
         return sum(1 for r in results if r.status in ("queued", "requeued"))
 
     return Services(
-        settings=settings, db=db, civitai=civitai, engine=engine, enqueue_civitai=enqueue_civitai
+        settings=settings,
+        db=db,
+        civitai=civitai,
+        hub=hub,
+        engine=engine,
+        enqueue_civitai=enqueue_civitai,
+        check_key=key_checker(civitai, hub),
     )
+
+
+def combined_auth_headers(
+    civitai: CivitaiClient, hub: HubClient
+) -> Callable[[str], dict[str, str]]:
+    """Headers for an API URL: Civitai's key on its origin, the HF token on the Hub's, else none."""
+
+    def headers(url: str) -> dict[str, str]:
+        # `headers_for` always returns a User-Agent, so `civitai or hub` would never ask the Hub;
+        # pick by origin instead. Each client answers only for its own origin (never a CDN).
+        if civitai.is_api_origin(url):
+            return civitai.headers_for(url)
+        return hub.auth_headers(url)
+
+    return headers
+
+
+def key_checker(civitai: CivitaiClient, hub: HubClient) -> KeyCheck:
+    """Settings' "test": ask the API whether the key (`civitai`) or token (`hf`) works."""
+
+    async def check(which: str) -> None:
+        if which == "civitai":
+            await civitai.check_key()
+            return
+        await check_hf_token(hub)
+
+    return check
+
+
+async def check_hf_token(hub: HubClient) -> None:
+    """`whoami` on the Hub with the token in use; raises AuthError when it is missing or refused."""
+    from modella_tui.core.errors import AuthError, BadResponseError, NotFoundError
+
+    token = hub.token()
+    if not token:
+        raise AuthError("ui.settings.test_no_token_hf")
+
+    def whoami() -> None:
+        from huggingface_hub import HfApi
+
+        from modella_tui import __version__
+
+        api = HfApi(
+            endpoint=hub.endpoint,
+            token=token.reveal(),
+            library_name="modella",
+            library_version=__version__,
+        )
+        try:
+            api.whoami()
+        except Exception as exc:
+            # HubClient has no public whoami yet; its mapping gives our messages, never the Hub's.
+            mapped = hub._map_error(exc, "", "main", None)
+            if mapped is None:
+                raise
+            if isinstance(mapped, NotFoundError):  # no whoami there: not a Hub endpoint
+                parts = urlsplit(hub.endpoint)  # no user info in a message
+                endpoint = f"{parts.scheme}://{parts.hostname or ''}" + (
+                    f":{parts.port}" if parts.port else ""
+                )
+                raise BadResponseError("hub.error.bad_response", endpoint=endpoint) from None
+            raise mapped from None
+
+    await asyncio.to_thread(whoami)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
@@ -24,12 +25,18 @@ def command_bindings(commands: Iterable[type[Command]]) -> list[Binding]:
 
 
 def install_bindings(node: DOMNode, commands: Iterable[type[Command]]) -> None:
-    """Add translated command bindings to a node's own map (descriptions follow the language)."""
-    merged = BindingsMap(binding for _, binding in node._bindings)
+    """Add translated command bindings to a node's own map, replacing older ones (a new language)."""
+    commands = tuple(commands)
+    ids = {cmd.command_id() for cmd in commands}
+    merged = BindingsMap(binding for _, binding in node._bindings if binding.id not in ids)
     for binding in command_bindings(commands):
         for expanded in Binding.make_bindings([binding]):
             merged.key_to_bindings.setdefault(expanded.key, []).append(expanded)
     node._bindings = merged
+
+
+NARROW = 120
+"""Below this width the footer drops its spacing (SPEC §4's keys must still fit at 80 columns)."""
 
 
 class BaseScreen(Screen[None]):
@@ -53,11 +60,27 @@ class BaseScreen(Screen[None]):
 
     def compose_footer(self) -> ComposeResult:
         """The footer every screen ends with."""
-        yield Footer()
+        width = self.app.size.width
+        yield Footer(compact=width < NARROW, show_command_palette=width >= NARROW)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A compact footer when narrow, so the screen keys and `q`/`?` stay visible."""
+        narrow = event.size.width < NARROW
+        for footer in self.query(Footer):
+            if footer.compact != narrow:
+                footer.compact = narrow
+                footer.show_command_palette = not narrow
+                footer.refresh(recompose=True)
 
     def on_screen_resume(self) -> None:
         """Show this screen's name in the terminal title."""
         self.app.sub_title = t(self.TITLE_KEY)
+
+    def relabel(self) -> None:
+        """The language changed: translate the footer again; subclasses redo their own texts."""
+        install_bindings(self, self.COMMANDS_LIST)
+        if self.is_mounted:
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hook for subclasses: return False to hide, None to dim a command."""

@@ -24,6 +24,7 @@ from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.screens.modals.filters import FilterScreen
 from modella_tui.ui.services import maybe_await
 from modella_tui.ui.widgets.card_grid import CARD_HEIGHT, CardGrid
+from modella_tui.ui.widgets.text_input import TextInput
 
 DEBOUNCE_S = 0.3
 PAGE_SIZE = 30
@@ -50,7 +51,7 @@ class BrowserScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         """Search box and filter summary, status line, grid, footer."""
-        yield Input(placeholder=t("ui.browser.search_placeholder"), id="search")
+        yield TextInput(placeholder=t("ui.browser.search_placeholder"), id="search")
         with Horizontal(id="browser-bar"):
             yield Label("", id="browser-filters", markup=False)
             # Text, not a LoadingIndicator: toggling a widget in the search row moved the focus.
@@ -255,6 +256,22 @@ class BrowserScreen(BaseScreen):
         status.add_class("error")
         if not self.grid.cards:
             self.grid.set_empty_text(text)
+
+    def relabel(self) -> None:
+        """The language changed: placeholder, filter summary, status line and card badges."""
+        super().relabel()
+        if not self.is_mounted:
+            return
+        self.search_box.placeholder = t("ui.browser.search_placeholder")
+        self._show_filters()
+        self._set_loading(self.loading)
+        if self.error is None and self.generation and not self.loading:
+            self._show_status()
+        if not self.grid.cards and self.error is None:
+            self.grid.set_empty_text(
+                t("ui.browser.loading") if self.loading or not self.generation else ""
+            )
+        self.grid.refresh_text()
 
     # ----- badges ------------------------------------------------------------------------------
     def reload_queue(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Markdown
@@ -15,11 +15,13 @@ from modella_tui.core.models import CivitaiFile, CivitaiImage, CivitaiModel, Civ
 from modella_tui.ui.commands.detail_commands import DETAIL
 from modella_tui.ui.html_markdown import html_to_markdown
 from modella_tui.ui.queueing import queue_civitai
-from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.screens.base import NARROW, BaseScreen
 from modella_tui.ui.textutil import clean, human_size, plain
 
 VERSIONS_PER_PAGE = 10
-FILE_COLUMNS = ("mark", "name", "type", "size", "format", "fp", "scan")
+# Size and scan status right after the name: at 80 columns the last ones need a scroll.
+FILE_COLUMNS = ("mark", "name", "size", "scan", "type", "format", "fp")
+NAME_WIDTH = {True: 20, False: 40}  # narrow terminal → cells; long names end in "…"
 VERSION_COLUMNS = ("name", "base", "published", "files")
 
 
@@ -52,39 +54,81 @@ class DetailScreen(BaseScreen):
         self.page = 0
         self.version: CivitaiVersion | None = model.latest
         self.marked: dict[int, set[int]] = {}  # version id → file ids
+        self.narrow = False
         self.image_index = 0
 
     def compose(self) -> ComposeResult:
         """Header, versions and files on the left, images/words/tags/description on the right."""
-        yield Label("", id="detail-header", markup=False)
+        with Horizontal(id="detail-header"):
+            # The name gives way first: type, base model and creator stay readable at 80 columns.
+            yield Label("", id="detail-name", markup=False)
+            yield Label("", id="detail-meta", markup=False)
         with Horizontal(id="detail-body"):
             with Vertical(id="detail-left"):
                 yield Label("", id="detail-versions-title", classes="section-title", markup=False)
                 yield DataTable(id="detail-versions", cursor_type="row")
-                yield Label(t("ui.detail.files"), classes="section-title")
+                yield Label(t("ui.detail.files"), classes="section-title", name="ui.detail.files")
                 yield DataTable(id="detail-files", cursor_type="row")
             with VerticalScroll(id="detail-right"):
-                yield Label(t("ui.detail.image"), classes="section-title")
+                yield Label(t("ui.detail.image"), classes="section-title", name="ui.detail.image")
                 yield Label("", id="detail-image", markup=False)
-                yield Label(t("ui.detail.trained_words"), classes="section-title")
+                yield Label(
+                    t("ui.detail.trained_words"),
+                    classes="section-title",
+                    name="ui.detail.trained_words",
+                )
                 yield Label("", id="detail-words", markup=False)
-                yield Label(t("ui.detail.tags"), classes="section-title")
+                yield Label(t("ui.detail.tags"), classes="section-title", name="ui.detail.tags")
                 yield Label("", id="detail-tags", markup=False)
-                yield Label(t("ui.detail.description"), classes="section-title")
+                yield Label(
+                    t("ui.detail.description"),
+                    classes="section-title",
+                    name="ui.detail.description",
+                )
                 yield Markdown("", id="detail-description")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
         """Columns, the model as the search returned it, then the full model."""
+        self._add_columns()
+        self.show_model()
+        self.query_one("#detail-files", DataTable).focus()
+        self._load_full()
+
+    def _add_columns(self) -> None:
         versions = self.query_one("#detail-versions", DataTable)
         for key in VERSION_COLUMNS:
             versions.add_column(t(f"ui.detail.col.{key}"), key=key)
         files = self.query_one("#detail-files", DataTable)
+        narrow = self.narrow = self.app.size.width < NARROW
         for key in FILE_COLUMNS:
-            files.add_column(t(f"ui.detail.col.{key}"), key=key)
+            width = NAME_WIDTH[narrow] if key == "name" else None
+            files.add_column(t(f"ui.detail.col.{key}"), key=key, width=width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Crossing the narrow width: the file name column changes width (size and scan show)."""
+        super().on_resize(event)
+        if self.is_mounted and (event.size.width < NARROW) != self.narrow:
+            self._rebuild_tables()
+
+    def relabel(self) -> None:
+        """The language changed: section titles, column headers and the cells with words."""
+        super().relabel()
+        if not self.is_mounted:
+            return
+        for label in self.query(".section-title").results(Label):
+            if label.name:
+                label.update(t(label.name))
+        self._rebuild_tables()
+
+    def _rebuild_tables(self) -> None:
+        image = self.image_index
+        for table in self.query(DataTable):
+            table.clear(columns=True)
+        self._add_columns()
         self.show_model()
-        files.focus()
-        self._load_full()
+        self.image_index = image
+        self._show_image()
 
     @work(group="detail", exclusive=True, exit_on_error=False)
     async def _load_full(self) -> None:
@@ -101,11 +145,11 @@ class DetailScreen(BaseScreen):
     def show_model(self) -> None:
         """Fill every part from `self.model`."""
         m = self.model
-        header = " · ".join(
-            p for p in (clean(m.name), clean(m.type), clean(m.base_model), clean(m.creator)) if p
-        )
-        self.query_one("#detail-header", Label).update(plain(header))
-        self.query_one("#detail-tags", Label).update(plain(", ".join(clean(x) for x in m.tags)))
+        meta = " · ".join(p for p in (clean(m.type), clean(m.base_model), clean(m.creator)) if p)
+        self.query_one("#detail-name", Label).update(plain(m.name))
+        self.query_one("#detail-meta", Label).update(plain(f" · {meta}" if meta else ""))
+        # Tags and words wrap in the narrow right pane instead of being cut (still never markup).
+        self.query_one("#detail-tags", Label).update(Text(", ".join(clean(x) for x in m.tags)))
         self.query_one("#detail-description", Markdown).update(html_to_markdown(m.description))
         self._show_versions()
         self._show_version()
@@ -147,21 +191,22 @@ class DetailScreen(BaseScreen):
         for f in v.files:
             files.add_row(*self._file_cells(f, f.id in marks), key=str(f.id))
         words = ", ".join(clean(w) for w in v.trained_words)
-        self.query_one("#detail-words", Label).update(plain(words or t("ui.detail.no_words")))
+        self.query_one("#detail-words", Label).update(Text(words or t("ui.detail.no_words")))
         self.image_index = 0
         self._show_image()
 
     def _file_cells(self, f: CivitaiFile, marked: bool) -> tuple[Text, ...]:
         primary = f" ({t('ui.detail.primary')})" if f.primary else ""
-        return (
-            Text("[x]" if marked else "[ ]"),
-            plain(clean(f.name) + primary),
-            plain(f.type),
-            Text(human_size(f.size_bytes)),
-            plain(f.format or ""),
-            plain(f.fp or ""),
-            scan_text(f),
-        )
+        cells = {
+            "mark": Text("[x]" if marked else "[ ]"),
+            "name": plain(clean(f.name) + primary),
+            "size": Text(human_size(f.size_bytes)),
+            "scan": scan_text(f),
+            "type": plain(f.type),
+            "format": plain(f.format or ""),
+            "fp": plain(f.fp or ""),
+        }
+        return tuple(cells[key] for key in FILE_COLUMNS)
 
     def _images(self) -> list[CivitaiImage]:
         images = list(self.version.images) if self.version else []
@@ -177,11 +222,13 @@ class DetailScreen(BaseScreen):
             return
         self.image_index %= len(images)
         img = images[self.image_index]
+        # The link wraps rather than being cut: it is what `o` opens or copies.
         label.update(
-            plain(
+            Text(
                 t("ui.detail.image_n", n=self.image_index + 1, count=len(images))
                 + "\n"
-                + clean(img.url)
+                + clean(img.url),
+                overflow="fold",
             )
         )
 

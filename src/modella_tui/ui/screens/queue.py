@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
@@ -14,14 +14,16 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 from modella_tui.core.i18n import t
 from modella_tui.ui.commands.queue_commands import QUEUE
 from modella_tui.ui.messages import ProgressInfo
-from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.screens.base import NARROW, BaseScreen
 from modella_tui.ui.services import maybe_await
 from modella_tui.ui.textutil import clean, duration, human_size
 from modella_tui.ui.widgets.progress_cell import percent, progress_bar
 
-COLUMNS = ("title", "file", "bar", "pct", "speed", "eta", "state", "reason")
+# State right after the title: at 80 columns what a download is doing must not need a scroll.
+COLUMNS = ("title", "state", "bar", "pct", "speed", "eta", "file", "reason")
 # Fixed widths for the cells that change with every tick (auto width would follow the first value).
 WIDTHS = {"bar": 16, "pct": 4, "speed": 11, "eta": 8, "state": 10}
+NARROW_WIDTHS = {**WIDTHS, "title": 18, "bar": 10}
 FINISHED = frozenset({"done", "failed", "cancelled"})
 
 
@@ -54,20 +56,46 @@ class QueueScreen(BaseScreen):
     def __init__(self) -> None:
         super().__init__()
         self.states: dict[int, str] = {}
+        self.items: dict[int, Any] = {}
+        self.narrow = False
 
     def compose(self) -> ComposeResult:
         """A summary line, the table, the footer."""
         yield Label("", id="queue-summary", markup=False)
         yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        # The highlighted row in full: its file and the reason of a failure, whatever the width.
+        yield Label("", id="queue-current", markup=False)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
         """Columns, then the rows the engine has."""
-        table = self.table
-        for key in COLUMNS:
-            table.add_column(t(f"ui.queue.col.{key}"), key=key, width=WIDTHS.get(key))
-        table.focus()
+        self._add_columns()
+        self.table.focus()
         self._reload()
+
+    def _add_columns(self) -> None:
+        self.narrow = self.app.size.width < NARROW
+        widths = NARROW_WIDTHS if self.narrow else WIDTHS
+        for key in COLUMNS:
+            self.table.add_column(t(f"ui.queue.col.{key}"), key=key, width=widths.get(key))
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Crossing the narrow width: narrower title and bar columns so the state shows."""
+        super().on_resize(event)
+        if self.is_mounted and (event.size.width < NARROW) != self.narrow:
+            self._rebuild_table()
+
+    def relabel(self) -> None:
+        """The language changed: headers, states and reasons again (the cursor row stays)."""
+        super().relabel()
+        if self.is_mounted:
+            self._rebuild_table()
+
+    def _rebuild_table(self) -> None:
+        row = self.table.cursor_row
+        self.table.clear(columns=True)
+        self._add_columns()
+        self._reload(cursor_row=row)
 
     @property
     def table(self) -> DataTable[Any]:
@@ -80,7 +108,7 @@ class QueueScreen(BaseScreen):
             self._reload()
 
     @work(group="queue-reload", exclusive=True, exit_on_error=False)
-    async def _reload(self) -> None:
+    async def _reload(self, cursor_row: int | None = None) -> None:
         engine = self.modella.services.engine
         items = list(await maybe_await(engine.items())) if engine is not None else []
         table = self.table
@@ -91,6 +119,7 @@ class QueueScreen(BaseScreen):
                 seen.add(key)
                 if key.isdigit():
                     self.states[int(key)] = state_of(item)
+                    self.items[int(key)] = item
                 cells = self._cells(item)
                 if key in table.rows:
                     for column, value in zip(COLUMNS, cells, strict=True):
@@ -100,6 +129,11 @@ class QueueScreen(BaseScreen):
             for row_key in list(table.rows):
                 if row_key.value not in seen:
                     table.remove_row(row_key)
+                    if str(row_key.value).isdigit():
+                        self.items.pop(int(str(row_key.value)), None)
+        if cursor_row is not None and table.row_count:
+            table.move_cursor(row=min(cursor_row, table.row_count - 1))
+        self._show_current()
         running = sum(1 for i in items if state_of(i) == "running")
         self.query_one("#queue-summary", Label).update(
             t("ui.queue.summary", total=len(items), running=running)
@@ -109,16 +143,33 @@ class QueueScreen(BaseScreen):
         done = int(getattr(item, "bytes_done", 0) or 0)
         total = getattr(item, "expected_size", None)
         state = state_of(item)
-        return (
-            Text(clean(getattr(item, "title", "")), no_wrap=True, overflow="ellipsis"),
-            Text(clean(getattr(item, "file_name", "")), no_wrap=True, overflow="ellipsis"),
-            progress_bar(done, total),
-            Text(percent(done, total)),
-            Text(""),
-            Text(""),
-            Text(t(f"ui.state.{state}") if state else ""),
-            Text(clean(reason_of(item)), style="bold" if state == "failed" else ""),
-        )
+        cells = {
+            "title": Text(clean(getattr(item, "title", "")), no_wrap=True, overflow="ellipsis"),
+            "state": Text(t(f"ui.state.{state}") if state else ""),
+            "bar": progress_bar(done, total),
+            "pct": Text(percent(done, total)),
+            "speed": Text(""),
+            "eta": Text(""),
+            "file": Text(clean(getattr(item, "file_name", "")), no_wrap=True, overflow="ellipsis"),
+            "reason": Text(clean(reason_of(item)), style="bold" if state == "failed" else ""),
+        }
+        return tuple(cells[key] for key in COLUMNS)
+
+    def _show_current(self) -> None:
+        """The line under the table: file, state and reason of the highlighted row."""
+        item_id = self._selected_id()
+        item = self.items.get(item_id) if item_id is not None else None
+        text = ""
+        if item is not None:
+            state = state_of(item)
+            parts = [clean(getattr(item, "file_name", "")), t(f"ui.state.{state}") if state else ""]
+            reason = clean(reason_of(item))
+            text = " · ".join(p for p in (*parts, reason) if p)
+        self.query_one("#queue-current", Label).update(text)
+
+    @on(DataTable.RowHighlighted, "#queue-table")
+    def _highlighted(self) -> None:
+        self._show_current()
 
     def apply_progress(self, snapshot: dict[int, ProgressInfo]) -> None:
         """Keyed cell updates from the newest snapshot (the app wraps this in batch_update)."""

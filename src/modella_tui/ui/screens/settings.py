@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select
@@ -15,6 +16,7 @@ from modella_tui.core.i18n import t
 from modella_tui.ui.commands.settings_commands import SETTINGS
 from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.themes import textual_name
+from modella_tui.ui.widgets.text_input import TextInput
 
 SECRET_FIELDS = {"civitai.api_key": "civitai", "hf.token": "hf"}
 TEXT_FIELDS = ("models_dir", "max_parallel", "connections_per_file")
@@ -23,6 +25,10 @@ CHOICE_FIELDS: dict[str, tuple[str, ...]] = {
     "language": LANGUAGE_CHOICES,
     "theme": THEMES,
 }
+
+
+SHORT = 40
+"""Below this height the form drops field borders."""
 
 
 def _field_id(key: str) -> str:
@@ -49,7 +55,7 @@ class SettingsScreen(BaseScreen):
                         if source == "env"
                         else masked or t("ui.settings.secret_empty")
                     )
-                    yield Input(
+                    yield TextInput(
                         password=True,
                         placeholder=placeholder,
                         id=_field_id(key),
@@ -59,7 +65,7 @@ class SettingsScreen(BaseScreen):
             for key in TEXT_FIELDS:
                 with Horizontal(classes="setting-row"):
                     yield Label(t(f"ui.settings.{key}"), classes="setting-label")
-                    yield Input(
+                    yield TextInput(
                         str(settings.get(key)),
                         id=_field_id(key),
                         type="integer" if key != "models_dir" else "text",
@@ -77,26 +83,69 @@ class SettingsScreen(BaseScreen):
             yield Label(t("ui.settings.hint"), id="settings-hint")
         yield from self.compose_footer()
 
-    def _save(self, key: str, value: Any) -> bool:
+    def on_mount(self) -> None:
+        """Compact fields from the start on a short terminal."""
+        self._fit(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Borderless fields below 40 lines, so every setting fits at 80×24."""
+        super().on_resize(event)
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        compact = height < SHORT
+        self.set_class(compact, "-short")
+        for widget in self.query(".setting-row > *").results():
+            if isinstance(widget, (Input, Select, Button)):
+                widget.compact = compact
+
+    def _save(self, key: str, value: Any, quiet: bool = False) -> bool:
         settings = self.modella.settings
         try:
             settings.set(key, value)
         except (ModellaError, OSError) as exc:
             self.modella.report_error(exc)
             return False
-        self.notify(t("ui.settings.saved", key=t(f"ui.settings.{key}")), markup=False, timeout=2)
+        if not quiet:
+            self._saved(key)
         return True
+
+    def _saved(self, key: str) -> None:
+        self.notify(t("ui.settings.saved", key=t(f"ui.settings.{key}")), markup=False, timeout=2)
 
     @on(Select.Changed)
     def _choice(self, event: Select.Changed) -> None:
         key = next((k for k in CHOICE_FIELDS if _field_id(k) == event.select.id), None)
         if key is None or event.value == self.modella.settings.get(key):
             return
-        if self._save(key, event.value):
-            if key == "theme":
-                self.app.theme = textual_name(str(event.value))
-            elif key == "language":
-                self.notify(t("ui.settings.restart_language"), markup=False)
+        if not self._save(key, event.value, quiet=key == "language"):
+            return
+        if key == "theme":
+            self.app.theme = textual_name(str(event.value))
+        elif key == "language":
+            lang = self.modella.apply_language()
+            # The confirmation comes in the new language, so the user sees it took effect.
+            self._saved(key)
+            forced = os.environ.get("MODELLA_LANG", "").strip().lower()
+            if forced and forced == lang and forced != event.value:
+                self.notify(
+                    t("ui.settings.language_forced", lang=forced), severity="warning", markup=False
+                )
+
+    def relabel(self) -> None:
+        """Labels, placeholders and choices in the new language: build the form again."""
+        super().relabel()
+        if self.is_mounted:
+            self.call_later(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        focused = self.focused.id if self.focused is not None else None
+        await self.recompose()
+        self._fit(self.app.size.height)
+        if focused:
+            widgets = self.query(f"#{focused}")
+            if widgets:
+                widgets.first().focus()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -88,7 +88,8 @@ class CardGrid(ScrollView, can_focus=True):
         Binding("enter", "select", show=False),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    # repaint=False: `watch_cursor` repaints only the two rows that changed.
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     class Selected(Message):
         """`enter` on a card."""
@@ -148,6 +149,10 @@ class CardGrid(ScrollView, can_focus=True):
         self.empty_text = text
         self._invalidate()
 
+    def refresh_text(self) -> None:
+        """Translated words on the cards (badges) changed: draw again."""
+        self._invalidate()
+
     def _invalidate(self) -> None:
         self._lines.clear()
         self._update_virtual_size()
@@ -170,8 +175,14 @@ class CardGrid(ScrollView, can_focus=True):
         self._lines.clear()
 
     def watch_cursor(self, old: int, new: int) -> None:
-        """Redraw (cached lines are keyed by cursor column) and keep the cursor in view."""
-        self.refresh()
+        """Redraw the two rows whose look changed, and keep the cursor in view."""
+        # Only the old and new cursor rows: a full refresh re-renders all ~50 lines a key
+        # (SPEC §8's 20 ms); scrolling, when needed, repaints the rest anyway.
+        cols = self.columns
+        width = self.size.width
+        for index in {old, new}:
+            y = (index // cols) * CARD_HEIGHT - round(self.scroll_y)
+            self.refresh(Region(0, y, width, CARD_HEIGHT))
         self._show_cursor()
         if self.cards and new // self.columns >= self.rows - 2:
             self.post_message(self.NearEnd())
