@@ -9,29 +9,9 @@ from typing import Any
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion, HubFile, HubRepo
 from modella_tui.core.textsafe import clean
+from modella_tui.core.units import human_count, human_size
 
-
-def human_size(n: float | None) -> str:
-    """1536 → '1.5 KB' (decimal units, as disk tools on pods show)."""
-    if n is None:
-        return "?"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
-
-
-def human_count(n: int | None) -> str:
-    """12345 → '12.3k'; None → '–'."""
-    if n is None:
-        return "–"
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 1_000:
-        return f"{n / 1_000:.1f}k"
-    return str(n)
+__all__ = ["human_count", "human_size"]  # re-exported for the commands
 
 
 def file_json(f: CivitaiFile) -> dict[str, Any]:

@@ -12,8 +12,12 @@ _SECRET_QUERY = re.compile(
 )
 
 
-def clean(text: object, *, keep_newlines: bool = False) -> str:
-    """Drop ESC and every other control, format (bidi) and private character from remote text."""
+def clean(text: object, *, keep_newlines: bool = False, replacement: str = "") -> str:
+    """Remote text without ESC or any other control, format (bidi) or line-separator character.
+
+    Each such character becomes `replacement` (nothing by default; the app uses a space so that
+    column widths stay put).
+    """
     out = []
     for ch in str(text if text is not None else ""):
         if ch == "\n" and keep_newlines:
@@ -22,8 +26,8 @@ def clean(text: object, *, keep_newlines: bool = False) -> str:
         if ch == "\t":
             out.append(" ")
             continue
-        cat = unicodedata.category(ch)
-        if cat[0] == "C" or ch in _BIDI:
+        if unicodedata.category(ch)[0] == "C" or ch in _BIDI or ch in "\u2028\u2029":
+            out.append(replacement)
             continue
         out.append(ch)
     return "".join(out)
