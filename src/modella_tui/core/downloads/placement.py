@@ -7,7 +7,7 @@ from pathlib import Path
 from modella_tui.core import paths
 
 # type → (forge folder, comfyui folder). Civitai's type names plus the Hub-only kinds of §5.
-# CLIPVision, IPAdapter and Detector are beyond §5's table: these are where Forge and ComfyUI
+# CLIPVision, IPAdapter, Detector and Segmenter are beyond §5's table: these are where Forge and ComfyUI
 # (with its IP-Adapter and Impact packs) look for them.
 TYPE_FOLDERS: dict[str, tuple[str, str]] = {
     "Checkpoint": ("Stable-diffusion", "checkpoints"),
@@ -24,6 +24,7 @@ TYPE_FOLDERS: dict[str, tuple[str, str]] = {
     "CLIPVision": ("clip_vision", "clip_vision"),
     "IPAdapter": ("ControlNet", "ipadapter"),
     "Detector": ("adetailer", "ultralytics/bbox"),
+    "Segmenter": ("adetailer", "ultralytics/segm"),
     "Other": ("Other", "other"),
 }
 MODEL_TYPES = tuple(TYPE_FOLDERS)
