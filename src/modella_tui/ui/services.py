@@ -6,6 +6,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from modella_tui.core.config import Settings
@@ -37,6 +38,18 @@ class EnqueueCivitai(Protocol):
         ...
 
 
+class ThumbnailsLike(Protocol):
+    """The part of `core.thumbnails.Thumbnails` the detail pane uses."""
+
+    async def fetch(self, url: str) -> Path | None:
+        """The cached small rendition of an image URL, or None when there is none."""
+        ...
+
+    def forget_failures(self) -> None:
+        """Ask again for URLs that failed before."""
+        ...
+
+
 KeyCheck = Callable[[str], Awaitable[None]]
 """Checks the key named `civitai` or `hf` against its API; raises a ModellaError when refused."""
 
@@ -53,6 +66,7 @@ class Services:
     catalogue: Any = None
     enqueue_civitai: EnqueueCivitai | None = None
     check_key: KeyCheck | None = None
+    thumbnails: ThumbnailsLike | None = None  # None: no image previews (tests, snapshots)
 
     async def start(self) -> None:
         """Open the database and start the engine (the App calls this in `on_mount`)."""
@@ -63,7 +77,13 @@ class Services:
 
     async def aclose(self) -> None:
         """Stop the engine, close clients, then the database (an open aiosqlite hangs exit)."""
-        for obj, name in ((self.engine, "stop"), (self.civitai, "close"), (self.hub, "close")):
+        closing = (
+            (self.engine, "stop"),
+            (self.civitai, "close"),
+            (self.hub, "close"),
+            (self.thumbnails, "aclose"),
+        )
+        for obj, name in closing:
             method = getattr(obj, name, None) if obj is not None else None
             if method is not None:
                 try:

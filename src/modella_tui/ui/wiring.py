@@ -25,6 +25,7 @@ def build_services(settings: Settings) -> Services:
     from modella_tui.core.hub.client import HubClient
     from modella_tui.core.store.cache import ResponseCache
     from modella_tui.core.store.db import Database
+    from modella_tui.core.thumbnails import Thumbnails
 
     db = Database(paths.data_dir() / "modella.db")
     ttl = int(settings.get("cache_minutes")) * 60
@@ -79,6 +80,7 @@ def build_services(settings: Settings) -> Services:
         engine=engine,
         enqueue_civitai=enqueue_civitai,
         check_key=key_checker(civitai, hub),
+        thumbnails=Thumbnails(),  # its own client: image requests never carry a key
     )
 
 

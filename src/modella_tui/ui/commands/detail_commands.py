@@ -76,6 +76,16 @@ class OpenImage(Command):
     HELP = "ui.cmd.open_image.help"
 
 
+class TogglePreview(Command):
+    """Show or hide image previews (saved as the `previews` setting)."""
+
+    KEY = "i"
+    ACTION = "toggle_preview"
+    LABEL = "ui.cmd.toggle_preview"
+    HELP = "ui.cmd.toggle_preview.help"
+    SHOW = False  # the footer is full at 120 columns already: `?` and the palette list it
+
+
 class CopyWords(Command):
     """Copy the trained words of the version."""
 
@@ -86,5 +96,6 @@ class CopyWords(Command):
 
 
 DETAIL: tuple[type[Command], ...] = (
-    MarkFile, QueueMarked, PrevVersions, NextVersions, PrevImage, NextImage, OpenImage, CopyWords,
+    MarkFile, QueueMarked, PrevVersions, NextVersions, PrevImage, NextImage, OpenImage, TogglePreview,
+    CopyWords,
 )  # fmt: skip

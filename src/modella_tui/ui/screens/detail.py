@@ -10,19 +10,24 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Markdown
 
+from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
+from modella_tui.core.thumbnails import is_video
 from modella_tui.ui.commands.detail_commands import DETAIL
 from modella_tui.ui.html_markdown import html_to_markdown
 from modella_tui.ui.queueing import queue_civitai
 from modella_tui.ui.screens.base import NARROW, BaseScreen
 from modella_tui.ui.textutil import clean, human_size, plain
+from modella_tui.ui.widgets.image_preview import ImagePreview
 
 VERSIONS_PER_PAGE = 10
 # Size and scan status right after the name: at 80 columns the last ones need a scroll.
 FILE_COLUMNS = ("mark", "name", "size", "scan", "type", "format", "fp")
 NAME_WIDTH = {True: 20, False: 40}  # narrow terminal → cells; long names end in "…"
 VERSION_COLUMNS = ("name", "base", "published", "files")
+# Below this the right pane is too narrow (or short) for a picture beside the files table.
+PREVIEW_MIN_SIZE = (80, 20)
 
 
 def over_ssh(env: dict[str, str] | None = None) -> bool:
@@ -56,6 +61,7 @@ class DetailScreen(BaseScreen):
         self.marked: dict[int, set[int]] = {}  # version id → file ids
         self.narrow = False
         self.image_index = 0
+        self.preview_url: str | None = None  # the image the preview shows or is fetching
 
     def compose(self) -> ComposeResult:
         """Header, versions and files on the left, images/words/tags/description on the right."""
@@ -71,6 +77,7 @@ class DetailScreen(BaseScreen):
                 yield DataTable(id="detail-files", cursor_type="row")
             with VerticalScroll(id="detail-right"):
                 yield Label(t("ui.detail.image"), classes="section-title", name="ui.detail.image")
+                yield ImagePreview(id="detail-preview")
                 yield Label("", id="detail-image", markup=False)
                 yield Label(
                     t("ui.detail.trained_words"),
@@ -110,6 +117,8 @@ class DetailScreen(BaseScreen):
         super().on_resize(event)
         if self.is_mounted and (event.size.width < NARROW) != self.narrow:
             self._rebuild_tables()
+        elif self.is_mounted:
+            self._show_preview()
 
     def relabel(self) -> None:
         """The language changed: section titles, column headers and the cells with words."""
@@ -119,6 +128,7 @@ class DetailScreen(BaseScreen):
         for label in self.query(".section-title").results(Label):
             if label.name:
                 label.update(t(label.name))
+        self.preview_url = None  # its message, if any, in the new language (the file is cached)
         self._rebuild_tables()
 
     def _rebuild_tables(self) -> None:
@@ -219,6 +229,7 @@ class DetailScreen(BaseScreen):
         label = self.query_one("#detail-image", Label)
         if not images:
             label.update(t("ui.detail.no_images"))
+            self._show_preview()
             return
         self.image_index %= len(images)
         img = images[self.image_index]
@@ -231,6 +242,56 @@ class DetailScreen(BaseScreen):
                 overflow="fold",
             )
         )
+        self._show_preview()
+
+    # ----- preview ---------------------------------------------------------------------------
+    def previews_wanted(self) -> bool:
+        """A source of thumbnails, the setting on, and room for the box."""
+        width, height = self.app.size
+        return (
+            self.modella.services.thumbnails is not None
+            and bool(self.modella.settings.get("previews"))
+            and width >= PREVIEW_MIN_SIZE[0]
+            and height >= PREVIEW_MIN_SIZE[1]
+        )
+
+    def _show_preview(self) -> None:
+        preview = self.query_one("#detail-preview", ImagePreview)
+        img = self.current_image
+        wanted = self.previews_wanted() and img is not None
+        preview.display = wanted
+        if not wanted or img is None:
+            self.preview_url = None
+            self.workers.cancel_group(self, "preview")
+            return
+        if img.url == self.preview_url:
+            return  # already shown or on its way (a relabel or resize redraws nothing)
+        self.preview_url = img.url
+        preview.failed_text = t("ui.preview.none")
+        if is_video(img.url, img.type):
+            self.workers.cancel_group(self, "preview")
+            preview.show_message(t("ui.preview.video"))
+        elif not img.safe and not bool(self.modella.settings.get("nsfw")):
+            # `_images` already leaves mature ones out; this keeps it so if that ever changes.
+            self.workers.cancel_group(self, "preview")
+            preview.show_message(t("ui.preview.none"))
+        else:
+            preview.show_message(t("ui.preview.loading"))
+            self._fetch_preview(img.url)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def _fetch_preview(self, url: str) -> None:
+        thumbnails = self.modella.services.thumbnails
+        if thumbnails is None:
+            return
+        path = await thumbnails.fetch(url)
+        if url != self.preview_url:
+            return  # the user moved on while it loaded
+        preview = self.query_one("#detail-preview", ImagePreview)
+        if path is None:
+            preview.show_message(t("ui.preview.none"))
+        else:
+            preview.show_path(path, loading=t("ui.preview.loading"))
 
     @property
     def current_image(self) -> CivitaiImage | None:
@@ -316,6 +377,21 @@ class DetailScreen(BaseScreen):
         else:
             self.app.open_url(img.url)
 
+    def action_toggle_preview(self) -> None:
+        """Previews on or off, saved in the settings at once."""
+        settings = self.modella.settings
+        on = not bool(settings.get("previews"))
+        try:
+            settings.set("previews", on)
+        except (ModellaError, OSError) as exc:
+            self.modella.report_error(exc)
+            return
+        thumbnails = self.modella.services.thumbnails
+        if on and thumbnails is not None:
+            thumbnails.forget_failures()  # a network hiccup earlier should not stick
+        self._show_preview()
+        self.notify(t("ui.preview.on" if on else "ui.preview.off"), markup=False, timeout=3)
+
     def action_copy_words(self) -> None:
         """Copy the trained words; OSC 52 cannot report success, so say what was copied."""
         words = ", ".join(self.version.trained_words) if self.version else ""
@@ -329,4 +405,7 @@ class DetailScreen(BaseScreen):
         """Image and word actions need something to act on."""
         if action in ("open_image",) and self.is_mounted:
             return True if self.current_image is not None else None
+        if action == "toggle_preview":
+            # Without a thumbnail source (tests, snapshots) the key would do nothing visible.
+            return self.modella.services.thumbnails is not None
         return True
