@@ -57,8 +57,11 @@ async def wait_state(engine: Any, item_id: int, *states: str, timeout: float = 1
 
 
 async def test_t25_range_connections(hub: FakeHub, db: Database, models: Path) -> None:
-    m = simple_model(hub, "Multi", 1 * MIB + 123)
+    # A server that caps each connection: the engine starts with one, sees it capped and adds
+    # more by splitting the remaining range, never more than connections_per_file.
+    m = simple_model(hub, "Multi", 3 * MIB + 123)
     blob = m.versions[0].files[0].blob
+    hub.rate_per_connection = 1 * MIB
     engine = make_engine(db, models, multi_min=256 * KIB, connections_per_file=4)
     await engine.add([civitai_request(hub, m, models / "Lora")])
     await engine.start()
@@ -67,11 +70,29 @@ async def test_t25_range_connections(hub: FakeHub, db: Database, models: Path) -
     item = summary.items[0]
     assert item.state == "done" and item.verified
     gets = [r for r in hub.requests("cdn", "/files/") if r.method == "GET"]
-    ranges = sorted(r.headers.get("range", "") for r in gets)
-    step = -(-blob.size // 4)
-    assert len(gets) == 4 and ranges[0] == f"bytes=0-{step - 1}"
+    ranges = [r.headers.get("range", "") for r in gets]
+    assert ranges[0] == "bytes=0-"  # the first connection asks to the end
+    assert 2 <= len(gets) <= 8, ranges
+    assert all(r.startswith("bytes=") for r in ranges)
+    starts = sorted(int(r[6:].split("-")[0]) for r in ranges)
+    assert len(set(starts)) == len(starts)  # every connection got its own range
     assert hub.bytes_served(blob.id) <= blob.size * 1.05
     assert await engine.store.segments(item.id) == []
+
+
+async def test_fast_single_connection_stays_single(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    # Unlimited and fast: a second connection would only share the CPU.
+    m = simple_model(hub, "Fast", 2 * MIB)
+    engine = make_engine(db, models, multi_min=256 * KIB, connections_per_file=4)
+    await engine.add([civitai_request(hub, m, models / "Lora")])
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    assert summary.items[0].state == "done" and summary.items[0].verified
+    gets = [r for r in hub.requests("cdn", "/files/") if r.method == "GET"]
+    assert [r.headers.get("range") for r in gets] == ["bytes=0-"]
 
 
 async def test_t29_pause_resume_cancel(hub: FakeHub, db: Database, models: Path) -> None:

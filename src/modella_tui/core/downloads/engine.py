@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from modella_tui.core.downloads.job import MULTI_MIN, Job
 from modella_tui.core.downloads.lease import LEASE_TTL, Lease
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
 from modella_tui.core.downloads.sidecars import write_sidecars
+from modella_tui.core.downloads.threadhttp import ThreadTransport
 from modella_tui.core.downloads.transfer import (
     USER_AGENT,
     Fetcher,
@@ -319,10 +321,14 @@ class DownloadEngine:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
+            # Requests and bodies run on http.client in threads (see threadhttp), except behind a
+            # proxy from the environment, which httpx's own transport honours.
+            transport = None if _env_proxies() else ThreadTransport()
             self._http = httpx.AsyncClient(
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+                transport=transport,
             )
         return self._http
 
@@ -764,6 +770,12 @@ class DownloadEngine:
         if segs:
             await self.store.save_progress(item_id, segs, data.get("etag"))
         self._emit(ItemAdded(item_id, str(data.get("title") or name), target.name))
+
+
+def _env_proxies() -> bool:
+    """True when the environment names an HTTP(S) proxy (httpx would use it)."""
+    proxies = urllib.request.getproxies()
+    return any(k in proxies for k in ("http", "https", "all"))
 
 
 def _str_or_none(value: Any) -> str | None:

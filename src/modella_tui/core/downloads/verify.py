@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+Buffer = bytes | bytearray | memoryview
+
 READ_BLOCK = 8 * 1024 * 1024
-# Buffers kept for the hasher beyond its position; past this they are dropped and read back later.
-KEEP_LIMIT = 64 * 1024 * 1024
 
 _TEXT_OK = {
     "text/html": (".html", ".htm"),
@@ -51,21 +51,63 @@ def sha256_file(path: Path, *, stop: threading.Event | None = None) -> str:
     return h.hexdigest()
 
 
+class BufferPool:
+    """Reusable receive buffers for one file: bounded memory, no allocation per chunk.
+
+    `get()` blocks while every buffer is in use (a worker waiting here is back-pressure from the
+    hasher or the disk); `stop` makes it give up so a cancelled worker ends promptly.
+    """
+
+    def __init__(self, size: int, count: int) -> None:
+        self.size = size
+        self.count = count
+        self._free: list[bytearray] = []
+        self._made = 0
+        self._cond = threading.Condition()
+
+    def get(self, stop: threading.Event | None = None) -> bytearray | None:
+        """A free buffer (made lazily), or None once `stop` is set."""
+        with self._cond:
+            while True:
+                if stop is not None and stop.is_set():
+                    return None
+                if self._free:
+                    return self._free.pop()
+                if self._made < self.count:
+                    self._made += 1
+                    return bytearray(self.size)
+                self._cond.wait(0.1)
+
+    def put(self, buf: bytearray) -> None:
+        """Give a buffer back."""
+        with self._cond:
+            self._free.append(buf)
+            self._cond.notify()
+
+
+Release = Callable[[], None]
+
+
 class OrderedHasher:
     """Hashes a file's bytes strictly in order in its own thread, following what has been written.
 
-    Writers report each flushed range with `written()`, passing the buffers when they have them: a
-    buffer that starts exactly where the hash stands is hashed from memory; any other range is read
-    back from the file (page cache) once the contiguous prefix reaches it.
+    Writers report each written range with `written()`, passing the buffer when they have it: a
+    buffer that continues exactly where the hash (plus the buffers already waiting for it) stands is
+    kept and hashed from memory, then handed back through `release`; any other range is released at
+    once and read back from the file (page cache) when the contiguous prefix reaches it. So with one
+    connection nothing is read twice, and with several the memory held stays bounded.
     """
 
-    def __init__(self, read_fd: int) -> None:
+    def __init__(self, read_fd: int, *, max_kept: int = 6) -> None:
         self._fd = read_fd
         self._h = hashlib.sha256()
         self.hashed = 0
         self._present: list[list[int]] = []  # merged, sorted [start, end) ranges on disk
-        self._kept: dict[int, tuple[int, Sequence[bytes]]] = {}  # start -> (end, buffers)
-        self._kept_bytes = 0
+        # start -> (end, buffers, release); always contiguous from `hashed` (see `_frontier`)
+        self._kept: dict[int, tuple[int, Sequence[Buffer], Release | None]] = {}
+        self._frontier = 0  # where the next kept buffer must start
+        self._max_kept = max_kept
+        self._scratch: bytearray | None = None
         self._cond = threading.Condition()
         self._target: int | None = None  # set by finish(): hash up to here, then stop
         self._stopped = False
@@ -73,21 +115,35 @@ class OrderedHasher:
         self._thread = threading.Thread(target=self._run, name="modella-hash", daemon=True)
         self._thread.start()
 
-    def written(self, start: int, end: int, bufs: Sequence[bytes] | None = None) -> None:
-        """Record that [start, end) is on disk; keep `bufs` if they will be needed soon."""
-        if end <= start:
-            return
-        with self._cond:
-            _add_range(self._present, start, end)
-            if (
-                bufs is not None
-                and start >= self.hashed
-                and self._kept_bytes + (end - start) <= KEEP_LIMIT
-                and start - self.hashed <= KEEP_LIMIT
-            ):
-                self._kept[start] = (end, bufs)
-                self._kept_bytes += end - start
-            self._cond.notify()
+    def written(
+        self,
+        start: int,
+        end: int,
+        bufs: Sequence[Buffer] | None = None,
+        release: Release | None = None,
+    ) -> None:
+        """Record that [start, end) is on disk; keep `bufs` when the hash will need them next.
+
+        `release()` is called (maybe at once, in this thread) when the buffers are no longer needed.
+        """
+        kept = False
+        if end > start:
+            with self._cond:
+                _add_range(self._present, start, end)
+                if self._frontier < self.hashed:
+                    self._frontier = self.hashed
+                if (
+                    bufs is not None
+                    and not self._stopped
+                    and start == self._frontier
+                    and len(self._kept) < self._max_kept
+                ):
+                    self._kept[start] = (end, bufs, release)
+                    self._frontier = end
+                    kept = True
+                self._cond.notify()
+        if not kept and release is not None:
+            release()
 
     def finish(self, total: int) -> str:
         """Block until the first `total` bytes are hashed; return the hex digest (call in a thread)."""
@@ -105,9 +161,16 @@ class OrderedHasher:
         """Abandon hashing (pause, cancel, restart); the thread ends soon."""
         with self._cond:
             self._stopped = True
+            kept = list(self._kept.values())
             self._kept.clear()
-            self._kept_bytes = 0
             self._cond.notify()
+        for _end, _bufs, release in kept:
+            if release is not None:
+                release()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end (after `stop` or `finish`)."""
+        self._thread.join(timeout)
 
     def _contiguous_end(self) -> int:
         for start, end in self._present:
@@ -120,6 +183,13 @@ class OrderedHasher:
             self._loop()
         except BaseException as exc:  # reported by finish()
             self._error = exc
+        finally:
+            with self._cond:
+                left = list(self._kept.values())
+                self._kept.clear()
+            for _end, _bufs, release in left:
+                if release is not None:
+                    release()
 
     def _loop(self) -> None:
         while True:
@@ -136,29 +206,34 @@ class OrderedHasher:
                         # Finishing but a gap remains: the caller's ranges are wrong.
                         raise OSError(f"gap at byte {self.hashed}")
                     self._cond.wait()
-                # Drop buffers the hash has already passed.
-                for s in [s for s in self._kept if s < self.hashed]:
-                    self._kept_bytes -= self._kept[s][0] - s
-                    del self._kept[s]
                 kept = self._kept.pop(self.hashed, None)
-                if kept is not None:
-                    self._kept_bytes -= kept[0] - self.hashed
                 start = self.hashed
                 if self._target is not None:
                     limit = min(limit, self._target)
                 nxt = min((s for s in self._kept if s > start), default=limit)
             if kept is not None:
-                end, bufs = kept
-                for b in bufs:
-                    self._h.update(b)
+                end, bufs, release = kept
+                try:
+                    for b in bufs:
+                        self._h.update(b)
+                finally:
+                    if release is not None:
+                        release()
                 self.hashed = end
                 continue
-            # Read back up to the next kept buffer (or the end of what is on disk).
+            # Read back up to the next kept buffer (or the end of what is on disk), into one
+            # reused buffer: no allocation per block.
             stop = min(limit, nxt, start + READ_BLOCK)
-            data = os.pread(self._fd, stop - start, start)
-            if len(data) != stop - start:
-                raise OSError(f"short read at byte {start}")
-            self._h.update(data)
+            if self._scratch is None:
+                self._scratch = bytearray(READ_BLOCK)
+            view = memoryview(self._scratch)[: stop - start]
+            got = 0
+            while got < len(view):
+                n = os.preadv(self._fd, [view[got:]], start + got)
+                if n <= 0:
+                    raise OSError(f"short read at byte {start + got}")
+                got += n
+            self._h.update(view)
             self.hashed = stop
 
 
