@@ -96,13 +96,13 @@ def test_corrupt_file_set_aside_with_message(tmp_path: Path) -> None:
 
 def test_hostile_values_round_trip_literally(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    hostile = 'a\n[evil]\nx=1 """ \' "'
+    hostile = '/a\n[evil]\nx=1 """ \' "'
     config.load(env).set("models_dir", hostile)
     data = tomllib.loads((tmp_path / "mh" / "config.toml").read_text())
     assert data == {"models_dir": hostile}
     assert config.load(env).get("models_dir") == hostile
     with pytest.raises(ConfigError):
-        config.load(env).set("models_dir", "a\x00b")
+        config.load(env).set("models_dir", "/a\x00b")
 
 
 @pytest.mark.parametrize(
@@ -130,3 +130,29 @@ def test_modella_config_names_another_file(tmp_path: Path) -> None:
     s.set("theme", "light")
     assert other.exists()
     assert os.stat(other).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("models_dir", "relative/dir"),
+        ("civitai.url", "ftp://x"),
+        ("civitai.url", "https://civitai.com/?token=SECRET"),
+        ("civitai.url", "https://user:pw@civitai.com"),
+    ],
+)
+def test_values_that_would_break_later_are_refused(tmp_path: Path, key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.load(_env(tmp_path)).set(key, value)
+    assert key in info.value.message and "SECRET" not in info.value.message
+
+
+def test_invalid_file_values_warn_once_and_count_as_default(tmp_path: Path) -> None:
+    path = tmp_path / "mh" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('max_parallel = "x"\nlayout = "weird"\n')
+    path.chmod(0o600)
+    s = config.load(_env(tmp_path))
+    assert len(s.warnings) == 2
+    assert all(str(path) in w for w in s.warnings)
+    assert s.get("layout") == "forge" and s.source("layout") == "default"

@@ -11,6 +11,7 @@ from textual.widgets import Button, DataTable, Label, Select
 from modella_tui.core import config, i18n
 from modella_tui.core.civitai.client import CivitaiClient
 from modella_tui.core.config import Secret, Settings
+from modella_tui.core.downloads.auth import download_auth
 from modella_tui.core.hub.client import HubClient
 from modella_tui.ui.app import ModellaApp, make_app
 from modella_tui.ui.screens.browser import BrowserScreen
@@ -18,7 +19,7 @@ from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.screens.settings import SettingsScreen
 from modella_tui.ui.services import Services
 from modella_tui.ui.widgets.text_input import TextInput
-from modella_tui.ui.wiring import combined_auth_headers, key_checker
+from modella_tui.ui.wiring import key_checker
 from tests.fakes.fakehub import FakeHub
 from tests.ui.conftest import SIZE
 from tests.ui.fakes import FakeCivitai, FakeEngine, FakeItem
@@ -184,7 +185,7 @@ def test_auth_headers_go_to_their_own_origin_only(
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9876")
     monkeypatch.setenv("HF_TOKEN", "hf_secret_token")
     civitai = CivitaiClient("http://127.0.0.1:9875", Secret("civ-secret"), None)
-    headers = combined_auth_headers(civitai, HubClient(settings))
+    headers = download_auth(civitai, HubClient(settings))
     assert headers("http://127.0.0.1:9875/api/download/models/1")["Authorization"] == (
         "Bearer civ-secret"
     )

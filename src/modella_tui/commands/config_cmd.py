@@ -26,7 +26,7 @@ def run_config(args: argparse.Namespace, settings: Settings) -> int:
             t(
                 "config.saved",
                 key=args.key,
-                value=settings.display(args.key),
+                value=settings.display_file(args.key),
                 path=str(settings.path),
             )
         )

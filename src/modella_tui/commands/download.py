@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from modella_tui.core.downloads.events import Event
     from modella_tui.core.store.queue import QueueItem
 
+ACTIVE = ("pending", "running", "verifying")
 WAIT_POLL_S = 1.0  # when another process holds the engine lease, how often to look at the queue
 
 
@@ -45,17 +46,15 @@ def run_queue(args: argparse.Namespace, settings: Settings) -> int:
 
 def make_engine(settings: Settings, clients: Clients) -> DownloadEngine:
     """The engine with the keys attached only for their own hosts."""
+    from modella_tui.core.downloads.auth import download_auth
     from modella_tui.core.downloads.engine import DownloadEngine
-
-    def auth_headers(url: str) -> dict[str, str]:
-        return clients.civitai.headers_for(url) or clients.hub.auth_headers(url)
 
     return DownloadEngine(
         clients.db,
         models_dir=settings.models_dir,
         max_parallel=int(settings.get("max_parallel")),
         connections_per_file=int(settings.get("connections_per_file")),
-        auth_headers=auth_headers,
+        auth_headers=download_auth(clients.civitai, clients.hub),
     )
 
 
@@ -128,7 +127,15 @@ async def _work(engine: DownloadEngine, clients: Clients, watched: list[int] | N
     engine.add_listener(lambda event: show.on_event(event, names))
     try:
         with show:
-            if await engine.start():
+            held = await engine.start()
+            if watched is None:
+                # `queue --run`: the work still to do once the engine has reconciled (a `.part`
+                # left by a lost database is queued again then), not the finished history.
+                watched = [i.id for i in await engine.items() if i.state in ACTIVE]
+                if not watched:
+                    sys.stderr.write(t("queue.nothing_to_do") + "\n")
+                    return Summary([])
+            if held:
                 summary = await engine.run_until_idle(watched)
             else:
                 sys.stderr.write(t("download.other_process") + "\n")

@@ -146,7 +146,31 @@ def coerce(spec: SettingSpec, raw: Any) -> Any:
         value = raw
     if spec.choices and value not in spec.choices:
         raise ConfigError("error.config_choice", key=spec.key, choices=", ".join(spec.choices))
+    if spec.key == "models_dir" and value and not os.path.isabs(os.path.expanduser(value)):
+        # A relative folder would move with the current directory of each command.
+        raise ConfigError("error.config_absolute", key=spec.key)
+    if spec.key == "civitai.url":
+        _check_base_url(spec.key, value)
     return value
+
+
+def _check_base_url(key: str, value: str) -> None:
+    """An http(s) origin with no credentials, query or fragment (a key never hides in a URL)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ConfigError("error.config_url", key=key) from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError("error.config_url", key=key)
 
 
 @dataclass(repr=False)
@@ -166,7 +190,12 @@ class Settings:
         spec = SPEC_BY_KEY[key]
         if any(self.env.get(v) for v in spec.env):
             return "env"
-        if _get_dotted(self.file_data, key) is not None:
+        raw = _get_dotted(self.file_data, key)
+        if raw is not None:
+            try:
+                coerce(spec, raw)
+            except ConfigError:
+                return "default"  # an invalid value in the file is not used (load() warned)
             return "file"
         return "default"
 
@@ -184,8 +213,8 @@ class Settings:
             try:
                 value = coerce(spec, raw)
                 break
-            except ConfigError as exc:
-                self.warnings.append(exc.message)
+            except ConfigError:
+                continue  # load() already said which value is unusable
         if key == "models_dir" and not value:
             value = str(paths.default_models_dir()[0])
         if spec.secret:
@@ -221,6 +250,15 @@ class Settings:
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
+
+    def display_file(self, key: str) -> str:
+        """The value stored in the file (masked when secret), whatever the environment says."""
+        value = _get_dotted(self.file_data, key)
+        if isinstance(value, Secret):
+            return value.masked() if value else ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else str(value)
 
     def set(self, key: str, raw: Any) -> None:
         """Validate and store one value in the file (written at once, 0600)."""
@@ -277,6 +315,17 @@ def load(env: dict[str, str] | None = None, path: Path | None = None) -> Setting
             _t("warn.config_corrupt", path=str(path), backup=str(bad), reason=str(exc))
         )
         return settings
+    for spec in SPECS:
+        raw_env = next((env[v] for v in spec.env if env.get(v)), None)
+        for raw_value, where in ((raw_env, "env"), (_get_dotted(data, spec.key), str(path))):
+            if raw_value is None:
+                continue
+            try:
+                coerce(spec, raw_value)
+            except ConfigError as exc:
+                settings.warnings.append(
+                    _t("warn.config_value_ignored", where=where, reason=exc.message)
+                )
     # Secrets are wrapped as soon as they are read, so no repr of the settings can show them.
     for spec in SPECS:
         value = _get_dotted(data, spec.key)

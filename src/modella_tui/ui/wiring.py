@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 def build_services(settings: Settings) -> Services:
     """Construct (not yet open) everything the app talks to; the App opens it in `on_mount`."""
     from modella_tui.core.civitai.client import CivitaiClient
-    from modella_tui.core.downloads.engine import DownloadEngine, QueueRequest
+    from modella_tui.core.downloads.auth import download_auth
+    from modella_tui.core.downloads.engine import DownloadEngine
     from modella_tui.core.downloads.resolve import placement_for, plan_civitai
     from modella_tui.core.hub.client import HubClient
     from modella_tui.core.store.cache import ResponseCache
@@ -38,7 +39,7 @@ def build_services(settings: Settings) -> Services:
         models_dir=settings.models_dir,
         max_parallel=int(settings.get("max_parallel")),
         connections_per_file=int(settings.get("connections_per_file")),
-        auth_headers=combined_auth_headers(civitai, hub),
+        auth_headers=download_auth(civitai, hub),
     )
 
     async def enqueue_civitai(
@@ -49,26 +50,8 @@ def build_services(settings: Settings) -> Services:
         planned = plan_civitai(
             model, version, list(files), base_url=settings.civitai_url, place=place
         )
-        requests = [
-            QueueRequest(
-                source=p.source,
-                dedupe_key=p.dedupe_key,
-                title=p.title,
-                file_name=p.file_name,
-                type=p.type,
-                base_model=p.base_model,
-                url=p.url,
-                target_dir=p.target_dir,
-                sha256=p.sha256,
-                model_id=p.model_id,
-                version_id=p.version_id,
-                file_id=p.file_id,
-                meta=p.meta,
-                allow_pickle=p.is_pickle,  # the UI asked the user before calling this
-                size_hint=p.expected_size,
-            )
-            for p in planned
-        ]
+        # The UI asked the user before queueing a pickle file.
+        requests = [p.to_request(allow_pickle=p.is_pickle) for p in planned]
         results = await engine.add(requests)
         return sum(1 for r in results if r.status in ("queued", "requeued"))
 
@@ -82,21 +65,6 @@ def build_services(settings: Settings) -> Services:
         check_key=key_checker(civitai, hub),
         thumbnails=Thumbnails(),  # its own client: image requests never carry a key
     )
-
-
-def combined_auth_headers(
-    civitai: CivitaiClient, hub: HubClient
-) -> Callable[[str], dict[str, str]]:
-    """Headers for an API URL: Civitai's key on its origin, the HF token on the Hub's, else none."""
-
-    def headers(url: str) -> dict[str, str]:
-        # `headers_for` always returns a User-Agent, so `civitai or hub` would never ask the Hub;
-        # pick by origin instead. Each client answers only for its own origin (never a CDN).
-        if civitai.is_api_origin(url):
-            return civitai.headers_for(url)
-        return hub.auth_headers(url)
-
-    return headers
 
 
 def key_checker(civitai: CivitaiClient, hub: HubClient) -> KeyCheck:
