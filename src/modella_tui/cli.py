@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dir", dest="target_dir", help=t("cli.download.dir"))
     d.add_argument("--allow-pickle", action="store_true", help=t("cli.download.allow_pickle"))
     d.add_argument("--force", action="store_true", help=t("cli.download.force"))
+    p.set_defaults(download_parser=d)
 
     q = sub.add_parser("queue", help=t("cli.queue.help"))
     q.add_argument("--run", action="store_true", help=t("cli.queue.run"))
@@ -90,7 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in settings.warnings:
         sys.stderr.write(warning + "\n")
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    if args_list[:1] == ["download"]:
+        # `download A --file X B`: options may sit between REFs (argparse's top level can't do that).
+        args = parser.get_default("download_parser").parse_intermixed_args(args_list[1:])
+        args.command = "download"
+    else:
+        args = parser.parse_args(args_list)
     try:
         return _dispatch(args, settings)
     except ModellaError as exc:

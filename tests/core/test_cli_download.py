@@ -13,8 +13,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import RunCli
-from tests.fakes.catalog import INK_WASH, MIB, default_catalog
+from tests.fakes.catalog import (
+    EARLY_ACCESS,
+    INK_WASH,
+    INKPUNK,
+    KIB,
+    MIB,
+    Blob,
+    HEntry,
+    HRepo,
+    default_catalog,
+)
 from tests.fakes.fakehub import Attempt, FakeHub
 
 SENTINEL = "SENTINELKEY0123456789abcdef"
@@ -188,3 +200,60 @@ def test_kill_9_then_queue_run_resumes(tmp_path: Path, isolated_home: Path) -> N
         assert not list(final.glob("*.part*"))
     finally:
         hub.stop()
+
+
+def test_gated_repo_downloads_with_an_accepted_token(
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path
+) -> None:
+    fakehub.hf_token = "hf_accepted_token_0123456789"
+    proc = run_cli(
+        "download",
+        "hf:black-forest-labs/FLUX.1-dev/ae.safetensors",
+        env={"HF_TOKEN": "hf_accepted_token_0123456789"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "models" / "VAE" / "ae.safetensors").is_file()
+    hub_hits = fakehub.requests("hub", "/black-forest-labs/FLUX.1-dev/resolve/")
+    assert hub_hits and all(r.authorization for r in hub_hits)
+    assert all(r.authorization is None for r in fakehub.requests("cdn"))
+
+
+def test_same_name_from_two_repos_lands_twice_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = default_catalog()
+    one = catalog.add_repo(
+        HRepo("orga/one", [HEntry("model.safetensors", Blob("one", 300 * KIB, seed=1))])
+    )
+    two = catalog.add_repo(
+        HRepo("orgb/two", [HEntry("model.safetensors", Blob("two", 500 * KIB, seed=2))])
+    )
+    with FakeHub(catalog) as hub:
+        env = {**os.environ, "MODELLA_CIVITAI_URL": hub.civitai_url, "HF_ENDPOINT": hub.hub_url}
+        proc = subprocess.run(
+            [sys.executable, "-m", "modella_tui", "download", "hf:orga/one", "hf:orgb/two"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "models" / "Stable-diffusion"
+    hashes = {sha256_of(p) for p in folder.glob("model*.safetensors")}
+    assert hashes == {one.entries[0].blob.sha256, two.entries[0].blob.sha256}
+    assert not list(folder.glob("*.part*"))
+
+
+def test_config_file_does_not_overwrite_the_model_card(run_cli: RunCli, tmp_path: Path) -> None:
+    assert run_cli("download", f"civitai:{INKPUNK}").returncode == 0
+    card = tmp_path / "models" / "Stable-diffusion" / "inkpunkDiffusion_v2.json"
+    before = card.read_text()
+    assert "nvinkpunk" in before
+    proc = run_cli("download", f"civitai:{INKPUNK}", "--file", "*.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "models" / "Stable-diffusion" / "inkpunkDiffusion_v2.yaml").is_file()
+    assert card.read_text() == before
+
+
+def test_queue_run_judges_only_pending_work(run_cli: RunCli) -> None:
+    assert run_cli("download", f"civitai:{EARLY_ACCESS}").returncode == 3
+    proc = run_cli("queue", "--run")
+    assert proc.returncode == 0, proc.stderr
+    assert "Landed" not in proc.stdout

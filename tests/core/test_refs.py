@@ -362,3 +362,8 @@ def test_hashes() -> None:
 def test_configured_host_link_in_search_box() -> None:
     intent = parse_query("http://127.0.0.1:8765/models/3", civitai_base="http://127.0.0.1:8765")
     assert intent.kind == "open" and intent.ref == CivitaiRef(3, None)
+
+
+def test_version_only_link() -> None:
+    ref = parse_ref("https://civitai.com/models?modelVersionId=1011")
+    assert ref == CivitaiRef(None, 1011)

@@ -67,6 +67,7 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
     failures: list[ModellaError] = []
     async with open_clients(settings) as clients:
         requests: list[QueueRequest] = []
+        skipped: list[ModellaError] = []
         for ref in refs:
             try:
                 planned = await plan_ref(
@@ -76,6 +77,7 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
                     catalogue=catalogue,
                     place=place,
                     glob=args.file_glob,
+                    skipped=skipped,
                 )
                 check_safety(planned, allow_pickle=args.allow_pickle, force=args.force)
             except ModellaError as exc:
@@ -84,6 +86,13 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
                 )
                 failures.append(exc)
                 continue
+            for problem in skipped:
+                sys.stderr.write(
+                    clean(t("download.ref_failed", ref=ref.canonical(), reason=problem.message))
+                    + "\n"
+                )
+            failures.extend(skipped)
+            skipped.clear()
             requests.extend(p.to_request(allow_pickle=args.allow_pickle) for p in planned)
         engine = make_engine(settings, clients)
         watched: list[int] = []

@@ -26,6 +26,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
 async def _search(args: argparse.Namespace, settings: Settings) -> int:
     from modella_tui.core.civitai.client import SearchParams
     from modella_tui.core.civitai.refs import parse_query
+    from modella_tui.core.civitai.vocab import BASE_MODELS, PERIODS, SORTS, TYPES, canonical
 
     intent = parse_query(args.query or "", civitai_base=settings.civitai_url)
     if intent.token_stripped:
@@ -45,10 +46,10 @@ async def _search(args: argparse.Namespace, settings: Settings) -> int:
                 query=intent.query or "",
                 tag=args.tag or intent.tag or "",
                 username=args.user or intent.username or "",
-                types=list(args.types),
-                base_models=list(args.bases),
-                sort=args.sort or "",
-                period=args.period or "",
+                types=[canonical(v, TYPES, "--type") for v in args.types],
+                base_models=[canonical(v, BASE_MODELS, "--base", strict=False) for v in args.bases],
+                sort=canonical(args.sort, SORTS, "--sort") if args.sort else "",
+                period=canonical(args.period, PERIODS, "--period") if args.period else "",
                 nsfw=bool(args.nsfw or settings.get("nsfw")),
                 limit=min(100, max(args.limit, 20)),
             )

@@ -185,6 +185,8 @@ def _civitai_url(path: str, query: list[tuple[str, str]], text: str, stripped: b
     version = _ident(version_param, text) if version_param else None
     if len(parts) >= 2 and parts[0] == "models":
         return CivitaiRef(_ident(parts[1], text), version, stripped)
+    if parts == ["models"] and version is not None:  # `/models?modelVersionId=…`
+        return CivitaiRef(None, version, stripped)
     if parts[:3] == ["api", "download", "models"] and len(parts) == 4:
         return CivitaiRef(None, _ident(parts[3], text), stripped)
     if parts[:3] == ["api", "v1", "models"] and len(parts) == 4:

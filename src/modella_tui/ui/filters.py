@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from modella_tui.core.civitai.vocab import BASE_MODELS, PERIODS, SORTS, TYPES
 from modella_tui.core.i18n import t
 
-SORTS = ("Highest Rated", "Most Downloaded", "Newest")
-PERIODS = ("AllTime", "Year", "Month", "Week", "Day")
-TYPES = (
-    "Checkpoint", "LORA", "LoCon", "DoRA", "TextualInversion", "VAE", "Controlnet", "Upscaler",
-    "Hypernetwork", "MotionModule", "Poses", "Wildcards", "Workflows", "Detection", "Other",
-)  # fmt: skip
-BASE_MODELS = (
-    "SD 1.5", "SD 2.1", "SDXL 1.0", "Pony", "Illustrious", "NoobAI", "SD 3.5", "Flux.1 D",
-    "Flux.1 S", "Flux.1 Kontext", "Qwen", "HiDream", "Wan Video", "Hunyuan Video", "Other",
-)  # fmt: skip
+__all__ = ["BASE_MODELS", "PERIODS", "SORTS", "TYPES", "FilterState", "period_label", "sort_label"]
 
 
 def _slug(value: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from modella_tui.core import errors
+from modella_tui.core import errors, paths
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.events import Event, ItemAdded, ItemRemoved, Progress, StateChanged
 from modella_tui.core.downloads.job import MULTI_MIN, Job
@@ -254,6 +254,8 @@ class DownloadEngine:
                 existing.state == "done"
                 and existing.final_path
                 and os.path.exists(existing.final_path)
+                # A file left under an earlier models folder is not where Forge looks now.
+                and any(paths.is_within(root, Path(existing.final_path)) for root in self.roots)
             ):
                 return AddResult(
                     "already_have", existing.id, existing.final_path, key="engine.already_have"
@@ -261,10 +263,21 @@ class DownloadEngine:
             await self.store.clear_segments(existing.id)
             await self._set_state(existing.id, "pending", attempts=0, verified=0, final_path=None)
             return AddResult("requeued", existing.id, key="engine.requeued")
-        for other in await self.store.in_states("pending", "running", "verifying", "paused"):
-            same_path = Path(other.target_dir) / other.file_name == target.final
-            if same_path and other.sha256 == sha:
-                return AddResult("already_queued", other.id, key="engine.already_queued")
+        active = await self.store.in_states("pending", "running", "verifying", "paused")
+        taken = {Path(o.target_dir) / o.file_name: o for o in active}
+        other = taken.get(target.final)
+        if other is not None and sha is not None and other.sha256 == sha:
+            return AddResult("already_queued", other.id, key="engine.already_queued")
+        if other is not None:
+            # Another file of the same name is on its way to the same folder (two repos' `ae.safetensors`):
+            # the `.part` must never be shared, so this one gets the next free name now.
+            for n in range(2, 1000):
+                candidate = make_target(
+                    req.target_dir, partmeta.numbered(target.name, n), self.roots
+                )
+                if candidate.final not in taken and not os.path.lexists(candidate.final):
+                    target = candidate
+                    break
         if sha and await self._same_file(target.final, sha, req.expected_size):
             await self.store.record_landed(
                 Landed(
@@ -635,7 +648,9 @@ class DownloadEngine:
     async def _finish(
         self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
     ) -> None:
-        if item.source == "civitai":
+        # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
+        # an empty card over the model's `<stem>.json`.
+        if item.source == "civitai" and isinstance(item.meta.get("version_json"), dict):
             await write_sidecars(
                 self._client(), final, item.meta, item.base_model, self.timeouts.headers
             )

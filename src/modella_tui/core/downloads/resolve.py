@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from modella_tui.core import paths
 from modella_tui.core.downloads.placement import normalise_type, target_dir
-from modella_tui.core.errors import DownloadError, NotFoundError, UsageError
+from modella_tui.core.errors import DownloadError, ModellaError, NotFoundError, UsageError
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion, HubFile
 from modella_tui.core.refs import CivitaiRef, HubRef, Ref
 
@@ -266,17 +266,30 @@ async def plan_ref(
     catalogue: Catalogue,
     place: Placement,
     glob: str | None = None,
+    skipped: list[ModellaError] | None = None,
 ) -> list[PlannedFile]:
-    """Everything one REF asks for, resolved against the servers (hashes and sizes come from them)."""
+    """Everything one REF asks for, resolved against the servers (hashes and sizes come from them).
+
+    Files of a many-file REF that cannot be had (unsafe path, gone) are appended to `skipped`
+    instead of failing the whole REF, when the caller passes a list.
+    """
     if isinstance(ref, CivitaiRef):
         model, version = await civitai.resolve(ref)
         files = choose_civitai_files(version, glob)
         return plan_civitai(model, version, files, base_url=civitai.host, place=place)
-    return await _plan_hub_ref(ref, hub=hub, catalogue=catalogue, place=place, glob=glob)
+    return await _plan_hub_ref(
+        ref, hub=hub, catalogue=catalogue, place=place, glob=glob, skipped=skipped
+    )
 
 
 async def _plan_hub_ref(
-    ref: HubRef, *, hub: HubClient, catalogue: Catalogue, place: Placement, glob: str | None
+    ref: HubRef,
+    *,
+    hub: HubClient,
+    catalogue: Catalogue,
+    place: Placement,
+    glob: str | None,
+    skipped: list[ModellaError] | None,
 ) -> list[PlannedFile]:
     curated = catalogue.find(ref.repo, None if ref.folder else ref.path)
     types = {f.path: f.type for _, f in curated}
@@ -300,7 +313,16 @@ async def _plan_hub_ref(
         raise NotFoundError("error.hub_nothing_to_download", repo=ref.repo)
     files = []
     for path in wanted:
-        paths.safe_relpath(path)
-        info = await hub.file_info(ref.repo, path, ref.revision)
+        try:
+            paths.safe_relpath(path)
+            info = await hub.file_info(ref.repo, path, ref.revision)
+        except (UsageError, NotFoundError) as exc:
+            # One hostile or vanished entry of a repo does not stop its other files.
+            if len(wanted) == 1 or skipped is None:
+                raise
+            skipped.append(exc)
+            continue
         files.append((info, types.get(path) or guess_hub_type(path)))
+    if not files:
+        raise NotFoundError("error.hub_nothing_to_download", repo=ref.repo)
     return plan_hub(files, endpoint=hub.endpoint, place=place, title=title, base_model=base)

@@ -62,9 +62,11 @@ def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str)
     if isinstance(version, dict):
         _write_atomic(out["info"], json.dumps(version, indent=2, ensure_ascii=False).encode())
         written.append(out["info"])
-    card = forge_json(meta, base_model)
-    _write_atomic(out["forge"], json.dumps(card, indent=2, ensure_ascii=False).encode())
-    written.append(out["forge"])
+    # The Forge card is the user's to edit (preferred weight, notes): made once, never overwritten.
+    if not os.path.lexists(out["forge"]):
+        card = forge_json(meta, base_model)
+        _write_atomic(out["forge"], json.dumps(card, indent=2, ensure_ascii=False).encode())
+        written.append(out["forge"])
     return written
 
 
@@ -109,5 +111,5 @@ async def write_sidecars(
     with contextlib.suppress(OSError, TypeError, ValueError):
         await asyncio.to_thread(write_text_sidecars, model_path, meta, base_model)
     url = meta.get("preview_url")
-    if isinstance(url, str) and url:
+    if isinstance(url, str) and url and not os.path.lexists(sidecar_paths(model_path)["preview"]):
         await fetch_preview(client, url, sidecar_paths(model_path)["preview"], timeout)

@@ -271,6 +271,10 @@ class Fetcher:
             raise FatalTransferError(key)
         if status == 403:
             if self.source == "civitai" and api:
+                # Civitai answers 403 both for early access and for a creator who switched
+                # downloads off; the body says which.
+                if "disabled" in text:
+                    raise FatalTransferError("engine.downloads_disabled")
                 raise FatalTransferError("engine.early_access")
             raise FatalTransferError("engine.forbidden")
         if status == 416:
