@@ -397,7 +397,9 @@ class DownloadEngine:
                 return Summary(watched)
             self._wake.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.poll_interval)
+                # asyncio.timeout: wait_for on 3.11 can lose a cancellation racing its timeout.
+                async with asyncio.timeout(self.poll_interval):
+                    await self._changed.wait()
 
     async def items(self) -> list[QueueItem]:
         """Every queue row (for `modella queue` and the queue screen)."""
@@ -469,7 +471,9 @@ class DownloadEngine:
                 log.exception("engine loop")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                # asyncio.timeout: wait_for on 3.11 can lose a cancellation racing its timeout.
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     async def _schedule(self) -> None:
         free = self.max_parallel - len(self._tasks)

@@ -771,7 +771,8 @@ class Job:
         synced = loop.time()
         while not self._ticker_stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ticker_stop.wait(), self.checkpoint_interval)
+                async with asyncio.timeout(self.checkpoint_interval):
+                    await self._ticker_stop.wait()
             if self._ticker_stop.is_set():
                 return
             if loop.time() - synced >= self.sync_interval:

@@ -210,10 +210,10 @@ class Fetcher:
             ),
         )
         try:
-            return await asyncio.wait_for(
-                self.client.send(request, stream=True, follow_redirects=False),
-                self.timeouts.headers,
-            )
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races its timeout, and a pause or stop must always get through.
+            async with asyncio.timeout(self.timeouts.headers):
+                return await self.client.send(request, stream=True, follow_redirects=False)
         except TimeoutError:
             raise TransferError("engine.timeout") from None
         except httpx.TimeoutException:
