@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import stat
+import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -117,6 +118,9 @@ class _Stop(Exception):
 def _crash_point(name: str) -> None:
     if os.environ.get("MODELLA_TEST_CRASH_AT") == name:
         os._exit(137)
+
+
+SWITCH_INTERVAL = 0.001  # seconds; see start()
 
 
 class DownloadEngine:
@@ -350,6 +354,10 @@ class DownloadEngine:
         if self._started:
             return self.lease.held
         self._started = True
+        # Transfer, write and hash threads hand the GIL back only every switch interval (5 ms by
+        # default); several of them at once make the event loop wait too long for a UI (SPEC §8).
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         held = await self.lease.acquire()
         if held:
             self.lease.start_heartbeat()

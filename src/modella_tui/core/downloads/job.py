@@ -45,7 +45,7 @@ from modella_tui.core.downloads.transfer import (
     TransferError,
     UrlExpired,
 )
-from modella_tui.core.downloads.verify import BufferPool, OrderedHasher
+from modella_tui.core.downloads.verify import BufferPool, OrderedHasher, lower_thread_priority
 from modella_tui.core.store.queue import Segment
 
 T = TypeVar("T")
@@ -596,6 +596,7 @@ class Job:
 
         def work() -> None:
             result: BaseException | None = None
+            lower_thread_priority()
             try:
                 self._receive(seg, body, conn)
             except BaseException as exc:

@@ -179,6 +179,7 @@ class OrderedHasher:
         return self.hashed
 
     def _run(self) -> None:
+        lower_thread_priority()
         try:
             self._loop()
         except BaseException as exc:  # reported by finish()
@@ -247,3 +248,18 @@ def _add_range(ranges: list[list[int]], start: int, end: int) -> None:
         else:
             merged.append([s, e])
     ranges[:] = merged
+
+
+WORKER_NICE = 5  # transfer and hash threads yield the CPU to the event loop (the UI) first
+
+
+def lower_thread_priority() -> None:
+    """Give the calling thread a lower CPU priority (Linux: per thread), so the event loop wins.
+
+    On a 2-core pod, four full-speed downloads keep both cores busy; without this the loop (and so
+    the UI) waits for a time slice. Best effort: elsewhere it does nothing.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+    except (AttributeError, OSError):
+        pass
