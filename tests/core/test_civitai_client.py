@@ -15,7 +15,6 @@ import httpx
 import pytest
 import respx
 
-from modella_tui.core import i18n
 from modella_tui.core.civitai.client import CivitaiClient, SearchParams, parse_retry_after
 from modella_tui.core.civitai.refs import parse_query
 from modella_tui.core.config import Secret
@@ -37,19 +36,6 @@ API = "http://127.0.0.1:8765"
 OTHER = "http://127.0.0.1:8766"  # another port is another origin
 KEY = "SENTINELKEY0123456789abcdef"
 NOW = 1_700_000_000.0
-
-
-@pytest.fixture(autouse=True)
-def pending_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Our English strings, also before they are merged into `locales/en.json`."""
-    path = i18n.locales_dir() / "_pending" / "civitai.json"
-    pending = json.loads(path.read_text("utf-8")) if path.exists() else {}
-    real = i18n.catalog
-
-    def merged(lang: str) -> dict[str, str]:
-        return {**pending, **real(lang)} if lang == "en" else real(lang)
-
-    monkeypatch.setattr(i18n, "catalog", merged)
 
 
 def model_json(model_id: int = 1, **extra: Any) -> dict[str, Any]:

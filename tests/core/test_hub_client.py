@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from modella_tui.core import i18n
 from modella_tui.core.config import Secret, Settings
 from modella_tui.core.errors import (
     EXIT_AUTH,
@@ -27,20 +26,6 @@ from tests.fakes.fakehub import FakeHub
 FLUX = "black-forest-labs/FLUX.1-dev"
 ENCODERS = "comfyanonymous/flux_text_encoders"
 SENTINEL = "hf_SENTINELtoken0123456789"
-
-
-@pytest.fixture(autouse=True)
-def hub_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use this area's pending English strings until they are merged into en.json."""
-    pending_path = i18n.locales_dir() / "_pending" / "hub.json"
-    pending = json.loads(pending_path.read_text("utf-8")) if pending_path.exists() else {}
-    original = i18n.catalog
-
-    def merged(lang: str) -> dict[str, str]:
-        base = original(lang)
-        return {**pending, **base} if lang == "en" else base
-
-    monkeypatch.setattr(i18n, "catalog", merged)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ from modella_tui.core.hub.packages import (
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_TSV = ROOT.parent / "shared" / "reference" / "hf-repos.tsv"
-PENDING_LOCALE = ROOT / "locales" / "_pending" / "packages.json"
 
 # The categories the issue asks for (plus detectors, which are real and wanted for ADetailer).
 REQUIRED_CATEGORIES = {
@@ -52,15 +52,6 @@ WELL_KNOWN: set[tuple[str, str]] = {
 # Repos known to be removed from the Hub: the catalogue must not point at them.
 REMOVED_REPOS = {"runwayml/stable-diffusion-v1-5", "stabilityai/stable-diffusion-2-1"}
 KNOWN_GATED = {"black-forest-labs/FLUX.1-dev", "black-forest-labs/FLUX.1-schnell"}
-
-
-@pytest.fixture(autouse=True)
-def pending_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make this area's English strings resolvable whether or not they are merged into en.json."""
-    strings = json.loads(PENDING_LOCALE.read_text(encoding="utf-8"))
-    english = i18n.catalog("en")
-    for key, text in strings.items():
-        monkeypatch.setitem(english, key, text)
 
 
 @pytest.fixture
@@ -406,10 +397,16 @@ def test_unreadable_broken_json_and_wrong_version(tmp_path: Path) -> None:
         parse_catalogue([])
 
 
-def test_pending_locale_strings_are_sentences_that_name_the_file() -> None:
-    strings = json.loads(PENDING_LOCALE.read_text(encoding="utf-8"))
+def test_hf_locale_strings_are_sentences_that_name_the_file() -> None:
+    english = i18n.catalog("en")
+    strings = {key: text for key, text in english.items() if key.startswith("hf.")}
+    # Every key the catalogue code raises must be among the strings checked below.
+    source = (ROOT / "src" / "modella_tui" / "core" / "hub" / "packages.py").read_text("utf-8")
+    used = set(re.findall(r"""["'](hf\.[a-z_.]+)["']""", source))
+    assert used, "no hf.* keys found in packages.py"
+    missing = sorted(used - strings.keys())
+    assert not missing, missing
     for key, text in strings.items():
-        assert key.startswith("hf."), key
         assert text.strip(), key
         if key.startswith("hf.cat."):  # tree labels, not sentences
             continue

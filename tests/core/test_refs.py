@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from modella_tui.core import i18n
 from modella_tui.core.civitai.refs import looks_like_hash, parse_query
 from modella_tui.core.errors import UsageError
 from modella_tui.core.refs import CivitaiRef, HubRef, has_secret, parse_ref, redact
 
 KEY = "SENTINELKEY0123456789abcdef"
-
-
-@pytest.fixture(autouse=True)
-def pending_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Our English strings, also before they are merged into `locales/en.json`."""
-    path = i18n.locales_dir() / "_pending" / "civitai.json"
-    pending = json.loads(path.read_text("utf-8")) if path.exists() else {}
-    real = i18n.catalog
-
-    def merged(lang: str) -> dict[str, str]:
-        return {**pending, **real(lang)} if lang == "en" else real(lang)
-
-    monkeypatch.setattr(i18n, "catalog", merged)
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from modella_tui.core import config, i18n
+from modella_tui.core import config
 from modella_tui.core.config import Settings
 from modella_tui.ui.app import ModellaApp, make_app
 from modella_tui.ui.services import Services
@@ -16,26 +14,6 @@ from tests.fakes.fakehub import FakeHub
 from tests.ui.fakes import Enqueued, FakeCivitai, FakeEngine
 
 SIZE = (120, 40)
-PENDING_DIR = Path(__file__).resolve().parents[2] / "locales" / "_pending"
-PENDING = (PENDING_DIR / "ui.json", PENDING_DIR / "ui2.json")
-
-
-@pytest.fixture(autouse=True)
-def ui_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the lead merges the UI's `_pending/*.json` into en.json, English comes from all."""
-    real = i18n.catalog
-    pending: dict[str, str] = {}
-    for path in PENDING:
-        if path.exists():
-            pending.update(json.loads(path.read_text(encoding="utf-8")))
-
-    def merged(lang: str) -> dict[str, str]:
-        data = dict(real(lang))
-        if lang == "en":
-            data = {**pending, **data}
-        return data
-
-    monkeypatch.setattr(i18n, "catalog", merged)
 
 
 @pytest.fixture

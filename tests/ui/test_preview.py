@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 from rich.segment import Segment
 from textual.pilot import Pilot
 
-from modella_tui.core import config, i18n
+from modella_tui.core import config
 from modella_tui.core.models import CivitaiImage
 from modella_tui.core.thumbnails import Thumbnails
 from modella_tui.ui.app import ModellaApp, make_app
@@ -20,21 +18,8 @@ from modella_tui.ui.screens.detail import DetailScreen
 from modella_tui.ui.services import Services
 from modella_tui.ui.widgets.image_preview import ImagePreview
 from tests.fakes.fakehub import FakeHub
-from tests.ui.conftest import PENDING_DIR, SIZE
+from tests.ui.conftest import SIZE
 from tests.ui.fakes import FakeCivitai, make_model
-
-
-@pytest.fixture(autouse=True)
-def preview_strings(ui_strings: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """English for this area's keys until `_pending/preview.json` is merged into en.json."""
-    pending = json.loads((PENDING_DIR / "preview.json").read_text(encoding="utf-8"))
-    base = i18n.catalog
-
-    def merged(lang: str) -> dict[str, str]:
-        data = dict(base(lang))
-        return {**pending, **data} if lang == "en" else data
-
-    monkeypatch.setattr(i18n, "catalog", merged)
 
 
 def civitai_with_images(cdn: str) -> FakeCivitai:
