@@ -6,37 +6,13 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-
-import pytest
 
 from modella_tui.core.downloads.events import Progress, StateChanged
 from modella_tui.core.store.db import Database
 from tests.core.test_engine_support import civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB
 from tests.fakes.fakehub import Attempt, FakeHub
-
-
-@pytest.fixture
-def hub() -> Iterator[FakeHub]:
-    h = FakeHub().start()
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = await Database(tmp_path / "state" / "modella.db").open()
-    yield d
-    await d.close()
-
-
-@pytest.fixture
-def models(tmp_path: Path) -> Path:
-    p = tmp_path / "models"
-    p.mkdir()
-    return p
 
 
 async def test_download_lands_verified_with_sidecars(

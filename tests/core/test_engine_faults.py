@@ -7,7 +7,7 @@ import email.utils
 import errno
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,27 +21,6 @@ from modella_tui.core.store.db import Database
 from tests.core.test_engine_support import FakeSleep, civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB, Blob, HEntry, HRepo
 from tests.fakes.fakehub import Attempt, FakeHub
-
-
-@pytest.fixture
-def hub() -> Iterator[FakeHub]:
-    h = FakeHub().start()
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = await Database(tmp_path / "state" / "modella.db").open()
-    yield d
-    await d.close()
-
-
-@pytest.fixture
-def models(tmp_path: Path) -> Path:
-    p = tmp_path / "models"
-    p.mkdir()
-    return p
 
 
 async def run_one(engine: DownloadEngine, req: QueueRequest) -> Any:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +21,6 @@ from tests.fakes.catalog import KIB, MIB
 from tests.fakes.fakehub import FakeHub
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def hub() -> Iterator[FakeHub]:
-    h = FakeHub().start()
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = await Database(tmp_path / "state" / "modella.db").open()
-    yield d
-    await d.close()
-
-
-@pytest.fixture
-def models(tmp_path: Path) -> Path:
-    p = tmp_path / "models"
-    p.mkdir()
-    return p
 
 
 async def wait_state(engine: Any, item_id: int, *states: str, timeout: float = 10) -> Any:
