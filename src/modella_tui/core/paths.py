@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -159,3 +161,21 @@ def is_within(root: Path, path: Path) -> bool:
     root_n = os.path.normpath(os.path.abspath(root))
     path_n = os.path.normpath(os.path.abspath(path))
     return path_n == root_n or path_n.startswith(root_n.rstrip(os.sep) + os.sep)
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write `data` to `path` through a new temp file in the same folder and `os.replace`.
+
+    The temp file is created exclusively (a planted symlink is never followed) and the final name is
+    replaced, never written through; readers see the old file or the new one, never half of one.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
@@ -133,15 +131,7 @@ async def fetch_thumbnail(
 def _write_atomic(path: Path, data: bytes) -> Path | None:
     try:
         paths.ensure_private_dir(path.parent)  # which images were looked at is the user's business
-        fd, tmp = tempfile.mkstemp(prefix=".thumb-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        paths.write_atomic(path, data, mode=0o600)
     except OSError as exc:  # a full or read-only cache only costs the preview
         log.debug("thumbnail cache write failed: %s", exc)
         return None

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from modella_tui.core import paths
 from modella_tui.core.downloads.transfer import USER_AGENT
 
 PREVIEW_MAX = 20 * 1024 * 1024
@@ -41,17 +42,7 @@ def forge_json(meta: dict[str, Any], base_model: str) -> dict[str, Any]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    # temp + replace: a planted symlink at `path` is replaced, never followed.
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    paths.write_atomic(path, data, mode=0o644)  # Forge and ComfyUI may run as another user
 
 
 def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str) -> list[Path]:
