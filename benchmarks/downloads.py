@@ -66,6 +66,11 @@ class Timings:
         values = self.runs.get(tool)
         return statistics.median(values) if values else None
 
+    def best(self, tool: str) -> float | None:
+        """The fastest run of `tool` (timeit's rule: slower runs measure interference)."""
+        values = self.runs.get(tool)
+        return min(values) if values else None
+
 
 # ---------------------------------------------------------------- test files
 
@@ -520,6 +525,18 @@ def main(argv: list[str] | None = None) -> int:
             lambda r: r <= 1.2,
         ),
     ]
+    # On this kind of VM a 1 GiB write into the page cache takes 0.2 s or 2+ s of system time at
+    # random (a bare pwrite loop shows it), for curl and the engine alike: the best runs compare the
+    # tools' own costs, so that row is shown too, beside the median.
+    rows.append(
+        ratio_row(
+            f"  (best of runs) 1 GiB: engine(c={conns}) / curl -o",
+            one.best(f"engine(c={conns})"),
+            one.best("curl"),
+            "≤ 1.0",
+            lambda r: r <= 1.0,
+        )
+    )
     if conns != 8:
         rows += [
             ratio_row("  (same, engine c=8) curl / engine", c2, e2_8, "≥ 5×", lambda r: r >= 5.0),
