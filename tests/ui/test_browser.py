@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
 from modella_tui.core import config
 from modella_tui.core.civitai.client import CivitaiClient
 from modella_tui.core.errors import AuthError, RateLimitedError
@@ -16,11 +22,23 @@ from tests.ui.fakes import Enqueued, FakeCivitai, make_model
 
 
 async def settle(app: ModellaApp) -> None:
-    """Wait for every worker (debounce included) and the messages they posted."""
+    """Wait for the services, then every worker (debounce included) and the messages they posted."""
+    async with asyncio.timeout(60):
+        await app.ready.wait()
     await app.workers.wait_for_complete()
     await app.screen.workers.wait_for_complete() if app.screen.is_mounted else None
     for _ in range(3):
         await app.workers.wait_for_complete()
+
+
+async def until(pilot: Pilot[Any], done: Callable[[], bool], rounds: int = 200) -> None:
+    """Let the app work (workers, then queued messages) until `done()`; fail after `rounds` turns."""
+    for _ in range(rounds):
+        if done():
+            return
+        await settle(pilot.app)  # type: ignore[arg-type]
+        await pilot.pause()
+    assert done(), "the app never reached the expected state"
 
 
 def browser(app: ModellaApp) -> BrowserScreen:
@@ -31,9 +49,9 @@ def browser(app: ModellaApp) -> BrowserScreen:
 
 async def test_grid_fills_and_reflows(app: ModellaApp, fake_civitai: FakeCivitai) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app)
-        await pilot.pause()
+        await until(pilot, lambda: len(app.screen.query(CardGrid)) == 1)
         grid = app.screen.query_one(CardGrid)
+        await until(pilot, lambda: len(grid.cards) >= 20)
         assert len(grid.cards) >= 20
         assert grid.columns == columns_for(grid.scrollable_content_region.width) == 3
         # The screen is filled: loaded rows cover the visible height.
@@ -66,10 +84,10 @@ async def test_empty_pages_do_not_end_scrolling(
     civitai = FakeCivitai(empty_pages=2)
     app = make_app(settings, Services(settings=settings, civitai=civitai, enqueue_civitai=enqueued))
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app)
-        await pilot.pause()
-        await settle(app)
+        # Startup waits for the services, then pages arrive one worker at a time: wait on the state.
+        await until(pilot, lambda: len(app.screen.query(CardGrid)) == 1)
         grid = app.screen.query_one(CardGrid)
+        await until(pilot, lambda: len(grid.cards) >= 20)
         assert len(grid.cards) >= 20
         assert len(civitai.searches) >= 3
 
