@@ -65,3 +65,13 @@ def test_xdg_locations(tmp_path: Path) -> None:
     env = {"XDG_CONFIG_HOME": str(tmp_path / "c"), "XDG_DATA_HOME": str(tmp_path / "d")}
     assert paths.config_path(env) == tmp_path / "c" / "modella" / "config.toml"
     assert paths.db_path(env) == tmp_path / "d" / "modella" / "modella.db"
+
+
+def test_redact_url_drops_user_info_and_every_signature_kind() -> None:
+    from modella_tui.core.textsafe import redact, redact_url
+
+    url = "https://u:pw@cdn.example/f.bin?X-Amz-Signature=S1&sig=S2&token=S3&Expires=9&type=Model"
+    shown = redact_url(url)
+    assert shown == "https://cdn.example/f.bin?type=Model"
+    assert redact_url("http://[::1/x?token=S4").count("S4") == 0  # not a URL: still masked
+    assert "S5" not in redact(f"GET {url.replace('S1', 'S5')} failed")

@@ -20,6 +20,7 @@ from modella_tui.core.downloads.partmeta import PartWriter, Target, UnsafePathEr
 from modella_tui.core.downloads.transfer import parse_retry_after
 from modella_tui.core.downloads.verify import OrderedHasher, refused_content_type, sha256_file
 from modella_tui.core.store.db import Database
+from modella_tui.core.textsafe import redact_url
 
 
 def test_ordered_hasher_follows_out_of_order_writes(tmp_path: Path) -> None:
@@ -95,7 +96,7 @@ def test_make_target_refuses_escape_and_symlinked_part(tmp_path: Path) -> None:
 
 def test_redact_url_drops_secrets() -> None:
     url = "https://u:p@civitai.com/api/download/models/1?type=Model&token=SECRET&X-Amz-Signature=S"
-    assert partmeta.redact_url(url) == "https://civitai.com/api/download/models/1?type=Model"
+    assert redact_url(url) == "https://civitai.com/api/download/models/1?type=Model"
 
 
 def test_refused_content_types() -> None:

@@ -36,6 +36,7 @@ from modella_tui.core.downloads.transfer import (
 from modella_tui.core.downloads.verify import sha256_file
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueItem, QueueStore, Segment
+from modella_tui.core.textsafe import redact_url
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO; a signed storage URL is a secret (SPEC §7).
@@ -305,7 +306,7 @@ class DownloadEngine:
                 "file_name": target.name,
                 "type": req.type,
                 "base_model": req.base_model,
-                "url": partmeta.redact_url(req.url),
+                "url": redact_url(req.url),
                 "target_dir": str(target.directory),
                 "expected_size": req.expected_size,
                 "sha256": sha,
@@ -732,7 +733,7 @@ class DownloadEngine:
             "file_name": item.file_name,
             "type": item.type,
             "base_model": item.base_model,
-            "url": partmeta.redact_url(item.url),
+            "url": redact_url(item.url),
             "expected_size": item.expected_size,
             "sha256": item.sha256,
             "etag": item.etag,
@@ -780,7 +781,7 @@ class DownloadEngine:
                 "file_name": target.name,
                 "type": str(data.get("type") or "Other"),
                 "base_model": str(data.get("base_model") or ""),
-                "url": partmeta.redact_url(url),
+                "url": redact_url(url),
                 "target_dir": str(target.directory),
                 "expected_size": size if isinstance(size, int) else None,
                 "sha256": sha.lower() if isinstance(sha, str) and len(sha) == 64 else None,

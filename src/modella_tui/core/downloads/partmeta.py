@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from modella_tui.core import paths
 
@@ -58,24 +57,6 @@ def make_target(target_dir: str | Path, file_name: str, roots: list[Path]) -> Ta
     if not any(paths.is_within(root, directory / name) for root in roots):
         raise UnsafePathError(str(directory / name))
     return Target(directory, name)
-
-
-_SECRET_PARAMS = {
-    "token", "api_key", "apikey", "key", "access_token", "signature", "sig", "policy",
-    "key-pair-id", "expires", "se", "sp", "sv", "sr", "st", "skoid", "sktid",
-}  # fmt: skip
-
-
-def redact_url(url: str) -> str:
-    """The URL without credentials, tokens or signatures (safe for the DB, `.part.json`, errors)."""
-    parts = urlsplit(url)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in _SECRET_PARAMS and not k.lower().startswith(("x-amz-", "x-goog-"))
-    ]
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
 
 
 def open_part(target: Target, *, truncate: bool = False) -> int:
