@@ -85,25 +85,21 @@ def _acceptable_type(content_type: str | None) -> bool:
     return kind.startswith("image/") and kind != "image/svg+xml"
 
 
-async def fetch_thumbnail(
-    http: httpx.AsyncClient,
-    url: str,
-    cache_dir: Path,
-    max_bytes: int = MAX_BYTES,
-    width: int = THUMB_WIDTH,
-) -> Path | None:
-    """A cached small rendition of image `url`, or None (not http, refused, too big, not an image)."""
+async def fetch_image(
+    http: httpx.AsyncClient, url: str, max_bytes: int = MAX_BYTES, timeout: float | None = None
+) -> bytes | None:
+    """The bytes of public image `url`, or None (not http, refused, too big, not an image).
+
+    Never sends credentials: no Authorization header (even a client default) and no user info.
+    """
     parts = urlsplit(url)
     # User info in a URL would become Basic auth: images need none, so such a URL is refused.
-    if parts.scheme not in ("http", "https") or "@" in parts.netloc or is_video(url):
+    if parts.scheme not in ("http", "https") or "@" in parts.netloc:
         return None
-    target = small_url(url, width)
-    path = cache_path(target, cache_dir)
-    if path.is_file():
-        return path
-    # Images are public: never an Authorization header or key, whatever the client carries.
     headers = {"User-Agent": USER_AGENT, "Accept": "image/webp,image/png,image/jpeg,image/*"}
-    request = http.build_request("GET", target, headers=headers)
+    request = http.build_request(
+        "GET", url, headers=headers, timeout=timeout if timeout is not None else http.timeout
+    )
     request.headers.pop("Authorization", None)  # even from a client built with a default one
     try:
         resp = await http.send(request, stream=True, auth=None, follow_redirects=True)
@@ -121,11 +117,31 @@ async def fetch_thumbnail(
         finally:
             await resp.aclose()
     except (httpx.HTTPError, OSError) as exc:
-        log.debug("thumbnail fetch failed: %s", type(exc).__name__)
+        log.debug("image fetch failed: %s", type(exc).__name__)
         return None
     if not looks_like_image(bytes(data[:16])):
-        return None  # an error page or garbage labelled as an image: not worth a cache entry
-    return await asyncio.to_thread(_write_atomic, path, bytes(data))
+        return None  # an error page or garbage labelled as an image
+    return bytes(data)
+
+
+async def fetch_thumbnail(
+    http: httpx.AsyncClient,
+    url: str,
+    cache_dir: Path,
+    max_bytes: int = MAX_BYTES,
+    width: int = THUMB_WIDTH,
+) -> Path | None:
+    """A cached small rendition of image `url`, or None (not http, refused, too big, not an image)."""
+    if is_video(url):
+        return None
+    target = small_url(url, width)
+    path = cache_path(target, cache_dir)
+    if path.is_file():
+        return path
+    data = await fetch_image(http, target, max_bytes)
+    if data is None:
+        return None  # not worth a cache entry
+    return await asyncio.to_thread(_write_atomic, path, data)
 
 
 def _write_atomic(path: Path, data: bytes) -> Path | None:

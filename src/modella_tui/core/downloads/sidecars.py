@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 
 from modella_tui.core import paths
-from modella_tui.core.downloads.transfer import USER_AGENT
+from modella_tui.core.thumbnails import fetch_image
 
 PREVIEW_MAX = 20 * 1024 * 1024
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/avif")
 
 
 def sidecar_paths(model_path: Path) -> dict[str, Path]:
@@ -63,29 +62,15 @@ def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str)
 
 async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout: float) -> bool:
     """Download the preview image without credentials; best effort (False on any problem)."""
-    if not url.startswith(("https://", "http://")):
-        return False
     try:
         async with asyncio.timeout(timeout * 2):
-            async with client.stream(
-                "GET",
-                url,
-                headers={"User-Agent": USER_AGENT},
-                follow_redirects=True,
-                timeout=timeout,
-            ) as response:
-                ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                if response.status_code != 200 or ctype not in IMAGE_TYPES:
-                    return False
-                body = bytearray()
-                async for chunk in response.aiter_raw():
-                    body += chunk
-                    if len(body) > PREVIEW_MAX:
-                        return False
-    except (httpx.HTTPError, TimeoutError, OSError):
+            body = await fetch_image(client, url, PREVIEW_MAX, timeout=timeout)
+    except TimeoutError:
+        return False
+    if body is None:
         return False
     try:
-        await asyncio.to_thread(_write_atomic, dest, bytes(body))
+        await asyncio.to_thread(_write_atomic, dest, body)
     except OSError:
         return False
     return True
