@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from modella_tui.core import paths
 from modella_tui.core.config import Settings
@@ -74,43 +72,6 @@ def key_checker(civitai: CivitaiClient, hub: HubClient) -> KeyCheck:
         if which == "civitai":
             await civitai.check_key()
             return
-        await check_hf_token(hub)
+        await hub.check_token()
 
     return check
-
-
-async def check_hf_token(hub: HubClient) -> None:
-    """`whoami` on the Hub with the token in use; raises AuthError when it is missing or refused."""
-    from modella_tui.core.errors import AuthError, BadResponseError, NotFoundError
-
-    token = hub.token()
-    if not token:
-        raise AuthError("ui.settings.test_no_token_hf")
-
-    def whoami() -> None:
-        from huggingface_hub import HfApi
-
-        from modella_tui import __version__
-
-        api = HfApi(
-            endpoint=hub.endpoint,
-            token=token.reveal(),
-            library_name="modella",
-            library_version=__version__,
-        )
-        try:
-            api.whoami()
-        except Exception as exc:
-            # HubClient has no public whoami yet; its mapping gives our messages, never the Hub's.
-            mapped = hub._map_error(exc, "", "main", None)
-            if mapped is None:
-                raise
-            if isinstance(mapped, NotFoundError):  # no whoami there: not a Hub endpoint
-                parts = urlsplit(hub.endpoint)  # no user info in a message
-                endpoint = f"{parts.scheme}://{parts.hostname or ''}" + (
-                    f":{parts.port}" if parts.port else ""
-                )
-                raise BadResponseError("hub.error.bad_response", endpoint=endpoint) from None
-            raise mapped from None
-
-    await asyncio.to_thread(whoami)

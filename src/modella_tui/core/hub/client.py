@@ -134,7 +134,28 @@ class HubClient:
         """Raise `AuthError` when the token in use may not download this (gated) repo."""
         await asyncio.to_thread(self._call, self._check_access, repo, "main")
 
+    async def check_token(self) -> None:
+        """Settings' "test": `whoami` with the token in use; AuthError when missing or refused."""
+        if not self.token():
+            raise AuthError("ui.settings.test_no_token_hf")
+        await asyncio.to_thread(self._whoami)
+
     # ------------------------------------------------------------- thread side
+
+    def _whoami(self) -> None:
+        try:
+            self._api().whoami()
+        except Exception as exc:
+            mapped = self._map_error(exc, "", "main", None)
+            if mapped is None:
+                raise
+            if isinstance(mapped, NotFoundError):  # no whoami there: not a Hub endpoint
+                parts = urlsplit(self.endpoint)  # no user info in a message
+                endpoint = f"{parts.scheme}://{parts.hostname or ''}" + (
+                    f":{parts.port}" if parts.port else ""
+                )
+                raise BadResponseError("hub.error.bad_response", endpoint=endpoint) from None
+            raise mapped from None
 
     def _api(self) -> HfApi:
         from huggingface_hub import HfApi
