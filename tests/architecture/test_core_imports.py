@@ -15,7 +15,7 @@ def core_modules() -> list[str]:
 
 
 def test_core_modules_do_not_import_textual_or_rich() -> None:
-    mods = [*core_modules(), "modella_tui.commands.search", "modella_tui.commands.config_cmd"]
+    mods = [*core_modules(), "modella_tui.cli.search", "modella_tui.cli.config_cmd"]
     code = (
         "import importlib, sys\n"
         f"for m in {mods!r}:\n"

@@ -16,7 +16,7 @@ import pytest
 import respx
 
 from modella_tui.core.civitai.client import CivitaiClient, SearchParams, parse_retry_after
-from modella_tui.core.civitai.refs import parse_query
+from modella_tui.core.civitai.query import parse_query
 from modella_tui.core.config import Secret
 from modella_tui.core.errors import (
     AuthError,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from modella_tui.core.downloads.events import Progress, StateChanged
 from modella_tui.core.store.db import Database
-from tests.core.test_engine_support import civitai_request, make_engine, simple_model
+from tests.core.engine_support import civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB
 from tests.fakes.fakehub import Attempt, FakeHub
 

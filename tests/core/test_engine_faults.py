@@ -18,7 +18,7 @@ import respx
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.engine import DownloadEngine, QueueRequest
 from modella_tui.core.store.db import Database
-from tests.core.test_engine_support import FakeSleep, civitai_request, make_engine, simple_model
+from tests.core.engine_support import FakeSleep, civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB, Blob, HEntry, HRepo
 from tests.fakes.fakehub import Attempt, FakeHub
 

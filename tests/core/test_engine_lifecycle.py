@@ -16,7 +16,7 @@ import pytest
 
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.store.db import Database
-from tests.core.test_engine_support import civitai_request, make_engine, simple_model
+from tests.core.engine_support import civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB
 from tests.fakes.fakehub import FakeHub
 

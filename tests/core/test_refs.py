@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modella_tui.core.civitai.refs import looks_like_hash, parse_query
+from modella_tui.core.civitai.query import looks_like_hash, parse_query
 from modella_tui.core.errors import UsageError
 from modella_tui.core.refs import CivitaiRef, HubRef, has_secret, parse_ref, redact
 

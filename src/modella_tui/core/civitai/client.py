@@ -28,7 +28,7 @@ from modella_tui.core.civitai.parse import (
     parse_page,
     parse_version_info,
 )
-from modella_tui.core.civitai.refs import SearchIntent
+from modella_tui.core.civitai.query import SearchIntent
 from modella_tui.core.config import Secret
 from modella_tui.core.errors import (
     AuthError,

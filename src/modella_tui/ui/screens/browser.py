@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label
 
 from modella_tui.core.civitai.client import SearchParams
-from modella_tui.core.civitai.refs import SearchIntent, parse_query
+from modella_tui.core.civitai.query import SearchIntent, parse_query
 from modella_tui.core.errors import AuthError, ModellaError, NetworkError, RateLimitedError
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiModel, SearchPage

@@ -7,8 +7,8 @@ import asyncio
 import os
 import sys
 
-from modella_tui.commands.common import open_clients
-from modella_tui.commands.output import (
+from modella_tui.cli.common import open_clients
+from modella_tui.cli.output import (
     hub_json,
     human_size,
     model_json,

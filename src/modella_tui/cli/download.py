@@ -8,8 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from modella_tui.commands.common import Clients, is_tty, open_clients
-from modella_tui.commands.output import human_size, print_json, print_table
+from modella_tui.cli.common import Clients, is_tty, open_clients
+from modella_tui.cli.output import human_size, print_json, print_table
 from modella_tui.core import errors
 from modella_tui.core.config import Settings
 from modella_tui.core.errors import ModellaError

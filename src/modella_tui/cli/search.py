@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from modella_tui.commands.common import is_tty, open_clients
-from modella_tui.commands.output import human_count, model_json, no_results, print_json, print_table
+from modella_tui.cli.common import is_tty, open_clients
+from modella_tui.cli.output import human_count, model_json, no_results, print_json, print_table
 from modella_tui.core.config import Settings
 from modella_tui.core.errors import UsageError
 from modella_tui.core.i18n import t
@@ -25,7 +25,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _search(args: argparse.Namespace, settings: Settings) -> int:
     from modella_tui.core.civitai.client import SearchParams
-    from modella_tui.core.civitai.refs import parse_query
+    from modella_tui.core.civitai.query import parse_query
     from modella_tui.core.civitai.vocab import BASE_MODELS, PERIODS, SORTS, TYPES, canonical
 
     intent = parse_query(args.query or "", civitai_base=settings.civitai_url)

@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception:  # the last funnel: a sentence for the user, the details in the log
-        from modella_tui.commands.common import log_exception
+        from modella_tui.cli.common import log_exception
 
         where = log_exception(settings)
         sys.stderr.write(i18n.t("cli.unexpected", log=str(where)) + "\n")
@@ -131,19 +131,19 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
 
         return run_serve(settings, args.host, args.port, args.public_url, args.token)
     if cmd == "config":
-        from modella_tui.commands.config_cmd import run_config
+        from modella_tui.cli.config_cmd import run_config
 
         return run_config(args, settings)
     if cmd == "search":
-        from modella_tui.commands.search import run_search
+        from modella_tui.cli.search import run_search
 
         return run_search(args, settings)
     if cmd == "show":
-        from modella_tui.commands.show import run_show
+        from modella_tui.cli.show import run_show
 
         return run_show(args, settings)
     if cmd in ("download", "queue"):
-        from modella_tui.commands.download import run_download, run_queue
+        from modella_tui.cli.download import run_download, run_queue
 
         return run_download(args, settings) if cmd == "download" else run_queue(args, settings)
     raise AssertionError(cmd)

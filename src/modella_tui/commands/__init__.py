@@ -1,1 +1,0 @@
-"""The headless CLI commands; none of them imports Textual."""
