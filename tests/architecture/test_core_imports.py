@@ -1,4 +1,4 @@
-"""The core never imports Textual or Rich, and `modella --version` stays light (STYLE rule 1)."""
+"""The core never imports Textual or Rich, and `modella --version` stays light."""
 
 from __future__ import annotations
 

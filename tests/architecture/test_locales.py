@@ -1,4 +1,4 @@
-"""Every language has every key with the same placeholders; every key the code uses exists (SPEC §9)."""
+"""Every language has every key with the same placeholders; every key the code uses exists."""
 
 from __future__ import annotations
 

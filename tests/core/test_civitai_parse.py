@@ -1,4 +1,4 @@
-"""Civitai JSON → models: null everything, 2026 shapes, odd types (FIELD-NOTES)."""
+"""Civitai JSON → models: null everything, 2026 shapes, odd types."""
 
 from __future__ import annotations
 

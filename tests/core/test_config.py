@@ -1,4 +1,4 @@
-"""Settings: precedence, file mode, masking, corrupt files (SPEC §3, FAULT T-41…T-43)."""
+"""Settings: precedence, file mode, masking, corrupt files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The state database: migrations, modes, corruption, concurrency (FAULT T-44…T-47, T-49)."""
+"""The state database: migrations, modes, corruption, concurrency."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ async def test_download_lands_verified_with_sidecars(
     final = models / "Lora" / model.versions[0].files[0].name
     assert item.final_path == str(final)
     assert hashlib.sha256(final.read_bytes()).hexdigest() == blob.sha256
-    assert stat.S_IMODE(final.stat().st_mode) == 0o644  # T-22
+    assert stat.S_IMODE(final.stat().st_mode) == 0o644
     assert not list((models / "Lora").glob("*.part*"))
     stem = final.name.rsplit(".", 1)[0]
     info = json.loads((models / "Lora" / f"{stem}.civitai.info").read_text())
@@ -52,7 +52,7 @@ async def test_download_lands_verified_with_sidecars(
     assert row is not None and row["verified"] == 1 and row["sha256"] == blob.sha256
     states = [e.state for e in events if isinstance(e, StateChanged)]
     assert states[:1] == ["pending"] and states[-2:] == ["verifying", "done"]
-    # T-38: the key went to the API host only, never to the CDN.
+    # the key went to the API host only, never to the CDN.
     assert all(r.authorization is None for r in hub.requests("cdn"))
 
 
@@ -90,7 +90,7 @@ async def test_hash_mismatch_removes_part(hub: FakeHub, db: Database, models: Pa
     summary = await engine.run_until_idle()
     await engine.stop()
     item = summary.items[0]
-    assert item.state == "failed" and item.error == "engine.hash_mismatch"  # T-17
+    assert item.state == "failed" and item.error == "engine.hash_mismatch"
     assert list((models / "Lora").iterdir()) == []
     assert summary.exit_code() == 1
 
@@ -103,7 +103,7 @@ async def test_unverified_when_no_hash(hub: FakeHub, db: Database, models: Path)
     summary = await engine.run_until_idle()
     await engine.stop()
     item = summary.items[0]
-    assert item.state == "done" and not item.verified  # T-18
+    assert item.state == "done" and not item.verified
     row = await db.fetchone("SELECT verified FROM downloaded_models")
     assert row is not None and row[0] == 0
 
@@ -120,7 +120,7 @@ async def test_existing_different_file_not_overwritten(
     await engine.start()
     summary = await engine.run_until_idle()
     await engine.stop()
-    assert (models / "Lora" / name).read_bytes() == b"someone else's file"  # T-23
+    assert (models / "Lora" / name).read_bytes() == b"someone else's file"
     stem, ext = name.rsplit(".", 1)
     assert summary.items[0].final_path == str(models / "Lora" / f"{stem} (2).{ext}")
 
@@ -132,7 +132,7 @@ async def test_same_file_already_there(hub: FakeHub, db: Database, models: Path)
     (models / "Lora" / f.name).write_bytes(f.blob.read(0, f.blob.size))
     engine = make_engine(db, models)
     (res,) = await engine.add([civitai_request(hub, model, models / "Lora")])
-    assert res.status == "already_have"  # T-23 / T-28
+    assert res.status == "already_have"
     assert hub.bytes_served(f.blob.id) == 0
 
 
@@ -141,7 +141,7 @@ async def test_dedupe_already_queued(hub: FakeHub, db: Database, models: Path) -
     engine = make_engine(db, models)
     req = civitai_request(hub, model, models / "Lora")
     first, second = await engine.add([req, req])
-    assert first.status == "queued" and second.status == "already_queued"  # T-28
+    assert first.status == "queued" and second.status == "already_queued"
     assert len(await engine.items()) == 1
 
 
@@ -154,7 +154,7 @@ async def test_html_instead_of_file_is_refused(hub: FakeHub, db: Database, model
     await engine.start()
     summary = await engine.run_until_idle()
     await engine.stop()
-    assert summary.items[0].error == "engine.bad_content"  # T-16
+    assert summary.items[0].error == "engine.bad_content"
     assert list((models / "Lora").iterdir()) == []
 
 

@@ -1,4 +1,4 @@
-"""FAULT-MATRIX rows for the engine, against the fake hub (byte faults) and respx (status logic)."""
+"""Faults and hostile inputs for the engine, against the fake hub (byte faults) and respx (status logic)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def test_t1_reset_resumes_by_range(hub: FakeHub, db: Database, models: Pat
     assert item.state == "done" and item.verified
     gets = cdn_gets(hub)
     assert gets[-1].headers.get("range") == f"bytes={150 * KIB}-"
-    assert gets[-1].headers.get("if-range")  # the ETag guards the splice (T-4)
+    assert gets[-1].headers.get("if-range")  # the ETag guards the splice
     assert hub.bytes_served(blob.id) <= 1.05 * blob.size
 
 

@@ -214,7 +214,7 @@ def test_no_content_length_ends_by_closing(fresh: FakeHub) -> None:
     fresh.script(blob.id, [Attempt(no_content_length=True, drop_after=500)])
     with httpx.Client(timeout=5) as c:
         r = c.get(fresh.signed_url(blob, "x"))
-    # What makes T-7 dangerous: the client sees a clean end, only the size tells.
+    # What makes an early close without Content-Length dangerous: the client sees a clean end, only the size tells.
     assert r.status_code == 200 and "content-length" not in r.headers and len(r.content) == 500
 
 

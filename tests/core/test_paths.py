@@ -1,4 +1,4 @@
-"""Safe names and containment (SPEC §5, §7; FAULT T-30, T-32)."""
+"""Safe names and containment."""
 
 from __future__ import annotations
 

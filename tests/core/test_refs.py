@@ -1,4 +1,4 @@
-"""REF parsing (SPEC §2) and the Civitai search-box grammar, with hostile inputs (T-31/T-32/T-39)."""
+"""REF parsing and the Civitai search-box grammar, with hostile inputs."""
 
 from __future__ import annotations
 

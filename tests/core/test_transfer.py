@@ -88,7 +88,7 @@ def test_make_target_refuses_escape_and_symlinked_part(tmp_path: Path) -> None:
     assert t.directory == root / "Lora" and t.name == "evil.safetensors"
     outside = tmp_path / "authorized_keys"
     outside.write_text("keep")
-    os.symlink(outside, t.part)  # T-34: a planted link at the .part name
+    os.symlink(outside, t.part)  # a planted link at the .part name
     with pytest.raises(UnsafePathError):
         partmeta.open_part(t)
     assert outside.read_text() == "keep"

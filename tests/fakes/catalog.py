@@ -1,6 +1,6 @@
 """The fake hub's data: deterministic blobs, Civitai models and Hub repos, and their JSON shapes.
 
-Shapes follow FIELD-NOTES.md. Hashes are real hashes of the fake bytes; commit ids are made up for
+Shapes follow the real Civitai and Hub APIs (see docs/decisions.md). Hashes are real hashes of the fake bytes; commit ids are made up for
 the fake's own repos only (sha1 of a label), never presented as real ones.
 """
 
@@ -383,7 +383,7 @@ def file_json(version: CVersion, f: CFile, urls: Urls) -> dict[str, Any]:
         + ("" if f.primary else f"?type={f.type.replace(' ', '%20')}&format={f.format}"),
     }
     if version.download_on_cdn:
-        # A URL merely found in JSON, on another origin: the key must never follow it (T-38).
+        # A URL merely found in JSON, on another origin: the key must never follow it.
         data["downloadUrl"] = urls.signed_url(f.blob, f.name)
     if f.primary is not None:
         data["primary"] = f.primary

@@ -1,4 +1,4 @@
-"""FAULT T-54/T-55: token → cookie, every route locked, Origin and Host checked (aiohttp test client)."""
+"""The serve guard: token → cookie, every route locked, Origin and Host checked (aiohttp test client)."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ async def test_the_cookie_is_secure_behind_an_https_public_url(make_client: Make
     assert next(iter(cookie_of(resp).values()))["secure"] is True
 
 
-# --- T-55: Origin on the WebSocket, Host everywhere -------------------------------------------
+# --- Origin on the WebSocket, Host everywhere -------------------------------------------
 
 
 async def test_the_websocket_opens_with_cookie_and_own_origin(make_client: MakeClient) -> None:

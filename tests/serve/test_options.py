@@ -1,4 +1,4 @@
-"""FAULT T-56 and the option rules: non-loopback needs a token, Runpod's public URL, bad values."""
+"""`modella serve` option rules: non-loopback needs a token, Runpod's public URL, bad values."""
 
 from __future__ import annotations
 

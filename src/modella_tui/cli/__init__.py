@@ -1,4 +1,4 @@
-"""The `modella` command line (SPEC §2). Imports stay lazy so `modella --version` is fast."""
+"""The `modella` command line. Imports stay lazy so `modella --version` is fast."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code of SPEC §2."""
+    """Entry point of the console script; returns the documented exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list in (["--version"], ["-V"]):  # the fast path: no other import
         print(f"modella {__version__}")

@@ -1,4 +1,4 @@
-"""`modella download REF…` and `modella queue [--run]`: the engine, headless (SPEC §2, §6)."""
+"""`modella download REF…` and `modella queue [--run]`: the engine, headless."""
 
 from __future__ import annotations
 

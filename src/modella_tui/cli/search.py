@@ -13,7 +13,8 @@ from modella_tui.core.errors import UsageError
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiModel
 
-MAX_PAGES = 20  # an empty page is not the end (FIELD-NOTES), but a bound keeps a CLI call finite
+# An empty page is not the end (Civitai filters after paging), but a bound keeps a CLI call finite.
+MAX_PAGES = 20
 
 
 def run_search(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,4 @@
-"""Settings: TOML file (0600, tomli-w, atomic), environment beats file beats default (SPEC §3)."""
+"""Settings: TOML file (0600, tomli-w, atomic), environment beats file beats default."""
 
 from __future__ import annotations
 

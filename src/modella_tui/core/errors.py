@@ -1,4 +1,4 @@
-"""Every error a user can meet, each with translated text and a CLI exit code (SPEC §2)."""
+"""Every error a user can meet, each with translated text and a CLI exit code."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from modella_tui.core.i18n import t
 
-# Exit codes of SPEC §2.
+# Exit codes of the command line (README, "Command line").
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2

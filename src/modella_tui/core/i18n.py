@@ -1,4 +1,4 @@
-"""One translation function for every user-visible string (SPEC §9)."""
+"""One translation function for every user-visible string."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed views of what Civitai and the Hub send; every field tolerates absence (FIELD-NOTES)."""
+"""Typed views of what Civitai and the Hub send; every field tolerates absence."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every location Modella reads or writes, and the rules that keep writes inside them (SPEC §3, §7)."""
+"""Every location Modella reads or writes, and the rules that keep writes inside them."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ _FORBIDDEN = set('/\\:*?"<>|')
 
 
 def safe_name(name: str, fallback: str = "download") -> str:
-    """Reduce a server- or user-given file name to one safe base name (SPEC §5, FAULT T-30).
+    """Reduce a server- or user-given file name to one safe base name.
 
     No separators, no `..`, no control or bidi characters, no leading `-` or `.`, no trailing dot
     or space, at most 200 bytes of UTF-8 with the extension kept.

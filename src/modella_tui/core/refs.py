@@ -1,4 +1,4 @@
-"""REF parsing for both sources (SPEC §2): Civitai/Hub URLs, `civitai:ID@VERSION`, `hf:ORG/REPO/PATH`."""
+"""REF parsing for both sources: Civitai/Hub URLs, `civitai:ID@VERSION`, `hf:ORG/REPO/PATH`."""
 
 from __future__ import annotations
 
@@ -258,7 +258,7 @@ def _hosts_of(base: str | None, defaults: frozenset[str]) -> frozenset[str]:
 
 
 def parse_ref(text: str, *, civitai_base: str | None = None, hub_base: str | None = None) -> Ref:
-    """Parse any REF of SPEC §2; `*_base` adds the configured hosts (a test hub, a mirror)."""
+    """Parse any REF (README, "Command line"); `*_base` adds the configured hosts (a test hub, a mirror)."""
     if not isinstance(text, str):
         raise _usage()
     text = text.strip()

@@ -1,4 +1,4 @@
-"""Remote text made safe for a terminal: no escapes, no control or bidi characters (FAULT T-51)."""
+"""Remote text made safe for a terminal: no escapes, no control or bidi characters."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`modella serve`: the terminal app in a browser through textual-serve, locked down (SPEC §7)."""
+"""`modella serve`: the terminal app in a browser through textual-serve, locked down."""
 
 from __future__ import annotations
 

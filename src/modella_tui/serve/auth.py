@@ -1,4 +1,4 @@
-"""The lock of `modella serve` (SPEC §7, FAULT T-54…T-56): token, cookie, Host and Origin rules.
+"""The lock of `modella serve`: token, cookie, Host and Origin rules.
 
 Pure logic without aiohttp, so the rules are testable on their own.
 """

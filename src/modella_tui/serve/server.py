@@ -1,7 +1,7 @@
 """`modella serve`: the app in a browser through textual-serve, behind a token, Host and Origin check.
 
 textual-serve starts one app process per WebSocket and checks nothing; this module wraps its aiohttp
-application with a guard middleware (SPEC §7, FAULT T-54…T-56).
+application with a guard middleware.
 """
 
 from __future__ import annotations

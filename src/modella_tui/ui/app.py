@@ -32,7 +32,7 @@ from modella_tui.ui.themes import THEMES, setting_name, textual_name
 
 log = logging.getLogger("modella.ui")
 
-# Only screens that exist are reachable (no empty placeholders); number = SPEC §4's key.
+# Only screens that exist are reachable (no empty placeholders); number = the screen's key.
 SCREENS: dict[str, Callable[[], Screen[Any]]] = {
     "browser": BrowserScreen,
     "queue": QueueScreen,
@@ -204,7 +204,7 @@ class ModellaApp(App[None]):
                 reload()
 
     def on_download_finished(self, message: DownloadFinished) -> None:
-        """A notification on each completion and failure, wherever the user is (SPEC §4)."""
+        """A notification on each completion and failure, wherever the user is."""
         if message.state == "done":
             self.notify(t("ui.queue.done_notice", title=message.title), markup=False)
         else:

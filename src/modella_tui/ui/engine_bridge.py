@@ -17,7 +17,7 @@ MAX_HZ = 10.0
 
 
 class DownloadFinished(Message):
-    """One download ended (done or failed): the app notifies wherever the user is (SPEC §4)."""
+    """One download ended (done or failed): the app notifies wherever the user is."""
 
     def __init__(self, item_id: int, state: str, title: str, reason: str | None) -> None:
         super().__init__()

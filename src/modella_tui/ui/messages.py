@@ -1,4 +1,4 @@
-"""Messages the app posts to screens: engine events turned into Textual messages (STYLE rule 3)."""
+"""Messages the app posts to screens: engine events turned into Textual messages."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class ProgressInfo:
 
 
 class QueueProgress(Message):
-    """A snapshot of progress; a newer one replaces an older still queued (toolong)."""
+    """A snapshot of progress; a newer one replaces an older still queued."""
 
     def __init__(self, snapshot: dict[int, ProgressInfo]) -> None:
         super().__init__()

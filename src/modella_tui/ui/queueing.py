@@ -1,4 +1,4 @@
-"""Queueing Civitai files from any screen, with SPEC §7's pickle and scan rules."""
+"""Queueing Civitai files from any screen, with the pickle and scan rules of docs/decisions.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the app talks to, gathered in one object so tests inject fakes (STYLE rule 2)."""
+"""What the app talks to, gathered in one object so tests inject fakes."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ __all__ = ["clean", "compact", "fit", "human_size", "plain"]
 
 
 def clean(value: object) -> str:
-    """One line of printable text: control and bidi characters become spaces (T-30, T-50)."""
+    """One line of printable text: control and bidi characters become spaces."""
     return textsafe.clean(value, replacement=" ")
 
 

@@ -1,4 +1,4 @@
-"""The three themes of SPEC §3, registered with Textual's theme system (no colours in CSS)."""
+"""The three themes (dark, light, high-contrast), registered with Textual's theme system (no colours in CSS)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ THEMES: dict[str, Theme] = {
             "card-cursor": "#005a9e",
         },
     ),
-    # Pure black and white with yellow focus: every pairing passes WCAG AAA (SPEC §9).
+    # Pure black and white with yellow focus: every pairing passes WCAG AAA.
     "high-contrast": Theme(
         name="modella-high-contrast",
         primary="#ffff00",

@@ -1,4 +1,4 @@
-"""Civitai JSON → typed models; tolerant of every missing, null or odd field (FIELD-NOTES)."""
+"""Civitai JSON → typed models; tolerant of every missing, null or odd field."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Civitai search-box grammar: words, `#tag`, `@user`, a pasted link or a hash (SPEC §4)."""
+"""The Civitai search-box grammar: words, `#tag`, `@user`, a pasted link or a hash."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which credentials a download request may carry: each only to its own origin (SPEC §7)."""
+"""Which credentials a download request may carry: each only to its own origin."""
 
 from __future__ import annotations
 

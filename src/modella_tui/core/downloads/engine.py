@@ -1,4 +1,4 @@
-"""The download engine: a persisted queue worked by asyncio tasks, one process at a time (SPEC §6)."""
+"""The download engine: a persisted queue worked by asyncio tasks, one process at a time."""
 
 from __future__ import annotations
 
@@ -39,14 +39,14 @@ from modella_tui.core.store.queue import Landed, QueueItem, QueueStore, Segment
 from modella_tui.core.textsafe import redact_url
 
 log = logging.getLogger(__name__)
-# httpx logs every request URL at INFO; a signed storage URL is a secret (SPEC §7).
+# httpx logs every request URL at INFO; a signed storage URL is a secret.
 if logging.getLogger("httpx").level == logging.NOTSET:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 PROGRESS_HZ = 10.0
 
-# Which exit code (SPEC §2) a failure reason maps to; anything else is 1.
+# Which exit code a failure reason maps to; anything else is 1.
 EXIT_BY_KEY = {
     "engine.disk_space": errors.EXIT_DISK,
     "engine.auth_login": errors.EXIT_AUTH,
@@ -356,7 +356,7 @@ class DownloadEngine:
             return self.lease.held
         self._started = True
         # Transfer, write and hash threads hand the GIL back only every switch interval (5 ms by
-        # default); several of them at once make the event loop wait too long for a UI (SPEC §8).
+        # default); several of them at once make the event loop wait too long for a UI.
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             sys.setswitchinterval(SWITCH_INTERVAL)
         held = await self.lease.acquire()
@@ -417,7 +417,7 @@ class DownloadEngine:
     # -- user actions ----------------------------------------------------------------------------
 
     async def pause(self, item_id: int) -> None:
-        """Pause: the `.part` is kept and resumed by Range later (T-29)."""
+        """Pause: the `.part` is kept and resumed by Range later."""
         if item_id in self._tasks:
             self._stop_reason[item_id] = "pause"
             self._tasks[item_id].cancel()
@@ -430,7 +430,7 @@ class DownloadEngine:
         self._wake.set()
 
     async def cancel(self, item_id: int) -> None:
-        """Cancel: the `.part` is removed, no final file, state cancelled (T-29)."""
+        """Cancel: the `.part` is removed, no final file, state cancelled."""
         if item_id in self._tasks:
             self._stop_reason[item_id] = "cancel"
             self._tasks[item_id].cancel()
@@ -647,7 +647,7 @@ class DownloadEngine:
         await self._finish(item, final, result.size, result.sha256, verified)
 
     async def _land(self, item: QueueItem, target: Target, sha: str) -> Path:
-        # An identical file already under the final name: keep it, drop ours (T-23).
+        # An identical file already under the final name: keep it, drop ours.
         if await self._same_file(target.final, sha, None):
             await asyncio.to_thread(partmeta.remove_part, target)
             return target.final
@@ -695,7 +695,7 @@ class DownloadEngine:
                 )
                 return True
             return False
-        # Unverified: only trust it when our sidecar says the `.part` was renamed (T-26).
+        # Unverified: only trust it when our sidecar says the `.part` was renamed.
         meta = partmeta.read_meta(target.meta)
         size = os.path.getsize(target.final) if os.path.isfile(target.final) else -1
         if meta and partmeta.part_size(target) is None and size == meta.get("expected_size"):
@@ -705,7 +705,7 @@ class DownloadEngine:
         return False
 
     async def _check_space(self, item: QueueItem, target: Target, done: int) -> None:
-        """Refuse to start without room for this file's rest plus every running remainder (T-19)."""
+        """Refuse to start without room for this file's rest plus every running remainder."""
         size = item.expected_size or item.meta.get("size_hint")
         if not isinstance(size, int):
             return
@@ -741,7 +741,7 @@ class DownloadEngine:
             "meta": item.meta,
         }
 
-    # -- startup reconciliation (T-26) ----------------------------------------------------------
+    # -- startup reconciliation ----------------------------------------------------------
 
     async def _reconcile(self) -> None:
         """Rows a crash left running go back in line; orphan `.part.json` files are re-queued."""

@@ -1,4 +1,4 @@
-"""Plain events the download engine emits; the UI turns them into messages (STYLE rule 3)."""
+"""Plain events the download engine emits; the UI turns them into messages."""
 
 from __future__ import annotations
 

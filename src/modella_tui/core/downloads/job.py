@@ -1,4 +1,4 @@
-"""One file's bytes into its `.part`: resume, range connections, retries, hashing (SPEC §6, §8).
+"""One file's bytes into its `.part`: resume, range connections, retries, hashing.
 
 No database here: durable progress goes out through the `checkpoint` callback, after an fdatasync.
 
@@ -256,7 +256,7 @@ class Job:
             await asyncio.to_thread(_join_all, threads)
 
     async def _validate_existing(self) -> None:
-        """Trust only recorded ranges that the `.part` can hold; anything else restarts (T-6)."""
+        """Trust only recorded ranges that the `.part` can hold; anything else restarts."""
         size = os.fstat(self._fd).st_size
         segs = self.segments
         bad = (
@@ -321,7 +321,7 @@ class Job:
 
     async def _fetch_all(self, first: Opened | None) -> None:
         if self._complete():
-            return  # T-5: the `.part` is whole; verify without a request.
+            return  # the `.part` is whole; verify without a request.
         fresh = not self.segments
         if fresh:
             # `bytes=0-` so a server that supports ranges says so with a 206; one connection first.
@@ -538,7 +538,7 @@ class Job:
         if (self.total is not None and opened.total is not None and opened.total != self.total) or (
             self.etag and opened.etag and opened.etag != self.etag
         ):
-            # The remote file changed between attempts (T-4): never splice two versions.
+            # The remote file changed between attempts: never splice two versions.
             await opened.aclose()
             raise _Restart(None, "engine.note_remote_changed")
         return opened
@@ -554,14 +554,14 @@ class Job:
                     pos, end, alone = seg.pos, seg.end, len(self.segments) == 1
                 if end is not None and pos >= end:
                     return
-                # Alone, ask to the end (T-1, T-7 resume as `bytes=N-`); else the exact range.
+                # Alone, ask to the end (a resume after a reset is `bytes=N-`); else the exact range.
                 current = await self._open(pos, None if alone else end)
             await self._pump(seg, current)
             with self._lock:
                 short = seg.end is not None and seg.pos < seg.end
                 got, expected = seg.pos, seg.end
             if short:
-                # Ended early: with or without Content-Length this is not a success (T-7).
+                # Ended early: with or without Content-Length this is not a success.
                 raise TransferError("engine.short_body", got=got, expected=expected)
 
         try:
@@ -790,7 +790,7 @@ class Job:
             await ticker
 
     async def _save(self, *, sync: bool = True) -> None:
-        """Sync the `.part`, then record the ranges that were written before the sync (T-25)."""
+        """Sync the `.part`, then record the ranges that were written before the sync."""
         with self._lock:
             snapshot = [Segment(s.start, s.end, s.done) for s in self.segments]
         if sync and self._fd >= 0:

@@ -1,4 +1,4 @@
-"""The engine lease: only one process works the queue at a time (SPEC §6, FAULT T-27)."""
+"""The engine lease: only one process works the queue at a time."""
 
 from __future__ import annotations
 

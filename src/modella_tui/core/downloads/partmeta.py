@@ -1,4 +1,4 @@
-"""The `.part` file and its `.part.json` sidecar, safe opening and no-clobber landing (SPEC §5, §6)."""
+"""The `.part` file and its `.part.json` sidecar, safe opening and no-clobber landing."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class Target:
 
 
 def make_target(target_dir: str | Path, file_name: str, roots: list[Path]) -> Target:
-    """Re-apply the name rules and check containment before anything is written (T-30, T-34)."""
+    """Re-apply the name rules and check containment before anything is written."""
     name = paths.safe_name(file_name)
     directory = Path(os.path.normpath(os.path.abspath(target_dir)))
     if not any(paths.is_within(root, directory / name) for root in roots):

@@ -1,4 +1,4 @@
-"""Where each file lands under `models_dir` (SPEC §5)."""
+"""Where each file lands under `models_dir`."""
 
 from __future__ import annotations
 

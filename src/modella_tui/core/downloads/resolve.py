@@ -1,4 +1,4 @@
-"""REF → the files to download, with where they land and what their hash must be (SPEC §2, §5)."""
+"""REF → the files to download, with where they land and what their hash must be."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Files Forge, A1111 and Civitai Helper read next to a model (SPEC §5): info, preview, Forge JSON."""
+"""Files Forge, A1111 and Civitai Helper read next to a model: info, preview, Forge JSON."""
 
 from __future__ import annotations
 

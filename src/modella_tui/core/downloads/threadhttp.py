@@ -1,4 +1,4 @@
-"""An httpx transport whose requests run on the stdlib `http.client` in threads (SPEC §6, §8).
+"""An httpx transport whose requests run on the stdlib `http.client` in threads.
 
 httpx stays the client: the Fetcher's redirect handling, auth-only-to-the-API-host and status checks
 are unchanged. Only the wire work moves: each request is sent and its headers read in a short-lived

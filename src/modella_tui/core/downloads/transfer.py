@@ -1,4 +1,4 @@
-"""HTTP for one file: redirects without leaking auth, status classification, ranged reads (SPEC §6, §7)."""
+"""HTTP for one file: redirects without leaking auth, status classification, ranged reads."""
 
 from __future__ import annotations
 
@@ -182,7 +182,7 @@ class Fetcher:
             response = await self._send(cached, headers, api=False)
             if response.status_code in (400, 401, 403, 404, 410):
                 await response.aclose()
-                # Most likely the signature expired (T-12): go back to the API for a new one.
+                # Most likely the signature expired: go back to the API for a new one.
                 self._storage_url = None
                 raise UrlExpired("engine.url_expired")
             return await self._accept(response, start, end)
@@ -222,7 +222,7 @@ class Fetcher:
             raise TransferError("engine.network", reason=type(exc).__name__) from None
 
     async def _follow(self, headers: dict[str, str]) -> httpx.Response:
-        """Request the API URL and follow redirects by hand; auth only on the API origin (T-38)."""
+        """Request the API URL and follow redirects by hand; auth only on the API origin."""
         url = self.api_url
         for hop in range(self.max_redirects + 1):
             same_origin = _origin(url) == _origin(self.api_url)

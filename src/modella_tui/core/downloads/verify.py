@@ -1,4 +1,4 @@
-"""SHA256 off the event loop, in file order even when several connections write (SPEC §6)."""
+"""SHA256 off the event loop, in file order even when several connections write."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _TEXT_OK = {
 
 
 def refused_content_type(content_type: str | None, file_name: str = "") -> bool:
-    """True for an error page or API error where a model file was expected (T-16).
+    """True for an error page or API error where a model file was expected.
 
     A Hub config (`.json`, `.yaml`, `.txt`) legitimately arrives as text; a weights file never does.
     """

@@ -1,4 +1,4 @@
-"""Hugging Face Hub metadata through `huggingface_hub`, with its errors turned into ours (SPEC §3, §7).
+"""Hugging Face Hub metadata through `huggingface_hub`, with its errors turned into ours.
 
 `HfApi` is synchronous, so every call runs in a thread. The endpoint (`HF_ENDPOINT`) and the token
 are read at call time and passed explicitly: huggingface_hub fixes both at import time otherwise.

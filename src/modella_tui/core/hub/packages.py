@@ -1,4 +1,4 @@
-"""The curated Hugging Face catalogue `hf-packages.json`: typed, validated, cached (SPEC §4).
+"""The curated Hugging Face catalogue `hf-packages.json`: typed, validated, cached.
 
 Schema (version 1)::
 

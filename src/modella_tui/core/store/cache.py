@@ -1,4 +1,4 @@
-"""The `model_cache` table: API responses kept for a while (SPEC §3, §8 search typing)."""
+"""The `model_cache` table: API responses kept for a while."""
 
 from __future__ import annotations
 

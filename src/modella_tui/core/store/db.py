@@ -1,4 +1,4 @@
-"""The state database: one aiosqlite connection, migrations by `PRAGMA user_version` (SPEC §3)."""
+"""The state database: one aiosqlite connection, migrations by `PRAGMA user_version`."""
 
 from __future__ import annotations
 

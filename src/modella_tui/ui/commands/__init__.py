@@ -1,4 +1,4 @@
-"""Commands: one small class each, read by the footer, the palette and the help (STYLE rule 10)."""
+"""Commands: one small class each, read by the footer, the palette and the help."""
 
 from modella_tui.ui.commands.base import Command
 

@@ -1,4 +1,4 @@
-"""The command base class: key, footer label, palette entry and help text in one place (oldnews)."""
+"""The command base class: key, footer label, palette entry and help text in one place."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from textual.binding import Binding
 
 from modella_tui.core.i18n import t
 
-# Browsers and web terminals take these for themselves (SPEC §4).
+# Browsers and web terminals take these for themselves.
 FORBIDDEN_KEYS = frozenset({"ctrl+w", "ctrl+t", "ctrl+n"})
 
 

@@ -1,1 +1,1 @@
-"""The screens of SPEC §4, one module each."""
+"""The app's screens, one module each."""

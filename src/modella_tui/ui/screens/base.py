@@ -36,7 +36,7 @@ def install_bindings(node: DOMNode, commands: Iterable[type[Command]]) -> None:
 
 
 NARROW = 120
-"""Below this width the footer drops its spacing (SPEC §4's keys must still fit at 80 columns)."""
+"""Below this width the footer drops its spacing (the screen keys must still fit at 80 columns)."""
 
 
 class BaseScreen(Screen[None]):

@@ -1,4 +1,4 @@
-"""The Civitai browser: search box, filter bar, the card grid, infinite scroll (SPEC §4)."""
+"""The Civitai browser: search box, filter bar, the card grid, infinite scroll."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ from modella_tui.ui.widgets.text_input import TextInput
 
 DEBOUNCE_S = 0.3
 PAGE_SIZE = 30
-MAX_EMPTY_PAGES = 5  # empty pages in a row before we wait for the user to scroll (FIELD-NOTES)
+# Civitai filters after paging, so a page can be empty while more exist: this many empty pages in
+# a row, then we wait for the user to scroll.
+MAX_EMPTY_PAGES = 5
 
 
 class BrowserScreen(BaseScreen):
@@ -180,7 +182,7 @@ class BrowserScreen(BaseScreen):
         return page
 
     def _visible(self, page: SearchPage) -> list[CivitaiModel]:
-        """Mature items are dropped here as well: `nsfw=false` lets some through (FIELD-NOTES)."""
+        """Mature items are dropped here as well: `nsfw=false` lets some through."""
         if self.filters.nsfw:
             return list(page.items)
         return [m for m in page.items if not (m.nsfw or m.nsfw_level & ~3)]

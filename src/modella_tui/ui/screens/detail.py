@@ -31,7 +31,7 @@ PREVIEW_MIN_SIZE = (80, 20)
 
 
 def over_ssh(env: dict[str, str] | None = None) -> bool:
-    """A browser opened here would open on the pod, not in front of the user (FIELD-NOTES)."""
+    """A browser opened here would open on the pod, not in front of the user."""
     env = dict(os.environ) if env is None else env
     return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY") or env.get("SSH_CLIENT"))
 

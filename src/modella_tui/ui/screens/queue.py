@@ -1,4 +1,4 @@
-"""The download queue: one keyed DataTable row per item, live from engine events (SPEC §4)."""
+"""The download queue: one keyed DataTable row per item, live from engine events."""
 
 from __future__ import annotations
 

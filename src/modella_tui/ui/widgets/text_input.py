@@ -1,4 +1,4 @@
-"""Textual's Input without `ctrl+w`, which browsers and web terminals take (SPEC §4)."""
+"""Textual's Input without `ctrl+w`, which browsers and web terminals take."""
 
 from __future__ import annotations
 

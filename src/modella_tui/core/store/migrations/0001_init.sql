@@ -34,7 +34,7 @@ CREATE TABLE lists (
 CREATE TABLE list_models (
     id       INTEGER PRIMARY KEY,
     list_id  INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
-    ref      TEXT NOT NULL,               -- any REF of SPEC §2 (never with a token)
+    ref      TEXT NOT NULL,               -- any REF the CLI accepts (never with a token)
     file     TEXT,                        -- optional glob
     note     TEXT,
     title    TEXT,                        -- display name when known
@@ -83,7 +83,7 @@ CREATE TABLE queue_segments (
     PRIMARY KEY (item_id, start)
 );
 
--- One process works the queue at a time (SPEC §6).
+-- One process works the queue at a time.
 CREATE TABLE engine_lease (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     holder     TEXT NOT NULL,             -- "<hostname>:<pid>:<random>"
