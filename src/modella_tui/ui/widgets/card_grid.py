@@ -64,7 +64,7 @@ class CardGrid(ScrollView, can_focus=True):
         "card-grid--empty",
     }
     DEFAULT_CSS = """
-    CardGrid { height: 1fr; background: $background; }
+    CardGrid { height: 1fr; background: $background; overflow-x: hidden; }
     CardGrid > .card-grid--border { color: $card-border; }
     CardGrid > .card-grid--cursor { color: $card-cursor; text-style: bold; }
     CardGrid > .card-grid--meta { color: $text-muted; }
