@@ -94,18 +94,20 @@ def test_crash_during_migration_rolls_back(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     script = textwrap.dedent(
         f"""
-        import asyncio
+        import asyncio, os, sys
         from pathlib import Path
         from modella_tui.core.store.db import Database
+        def crash(step):
+            if sys.argv[1:] == [f"crash-in-{{step}}"]:
+                os._exit(137)
         async def main():
-            db = Database(Path({str(path)!r}))
+            db = Database(Path({str(path)!r}), after_migration_step=crash)
             await db.open()
             await db.close()
         asyncio.run(main())
         """
     )
-    env = {"MODELLA_TEST_CRASH_AT": "migration-1", "PATH": "/usr/bin:/bin"}
-    crashed = subprocess.run([sys.executable, "-c", script], env=env, timeout=60, check=False)
+    crashed = subprocess.run([sys.executable, "-c", script, "crash-in-1"], timeout=60, check=False)
     assert crashed.returncode == 137
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == 0

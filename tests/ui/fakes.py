@@ -1,13 +1,21 @@
-"""Small fakes for UI tests: a Civitai client that records calls, an engine with a listener."""
+"""Small fakes for UI tests: a Civitai client that records calls, an engine with listeners.
+
+Each implements the protocol of `modella_tui.core.protocols` it stands in for; the module-level
+assignments at the end make mypy prove it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from modella_tui.core.errors import ModellaError
+from modella_tui.core.civitai.parse import VersionInfo
+from modella_tui.core.config import Secret
+from modella_tui.core.downloads.engine import AddResult, QueueRequest
+from modella_tui.core.downloads.events import Event
+from modella_tui.core.errors import AuthError, ModellaError, NotFoundError
 from modella_tui.core.models import (
     CivitaiFile,
     CivitaiModel,
@@ -15,6 +23,9 @@ from modella_tui.core.models import (
     CivitaiVersion,
     SearchPage,
 )
+from modella_tui.core.protocols import CivitaiAPI, DownloadQueue
+from modella_tui.core.refs import CivitaiRef
+from modella_tui.ui.services import EnqueueCivitai
 
 
 def make_model(i: int, name: str | None = None, **kw: Any) -> CivitaiModel:
@@ -40,8 +51,48 @@ def make_model(i: int, name: str | None = None, **kw: Any) -> CivitaiModel:
     return replace(base, **kw)
 
 
+class CivitaiLookups:
+    """By-hash, by-REF and key checks over the models a fake serves through `model()`."""
+
+    key: Secret | None = None
+
+    async def model(self, model_id: int) -> CivitaiModel:
+        raise NotImplementedError
+
+    def known_ids(self) -> Iterable[int]:
+        """The model ids a hash look-up searches."""
+        return ()
+
+    async def by_hash(self, file_hash: str) -> VersionInfo:
+        for model_id in self.known_ids():
+            model = await self.model(model_id)
+            for version in model.versions:
+                if any((f.sha256 or "") == file_hash.lower() for f in version.files):
+                    return VersionInfo(version, model.id, model.name, model.type)
+        raise NotFoundError("civitai.error.hash_not_found", hash=file_hash)
+
+    async def resolve(self, ref: CivitaiRef) -> tuple[CivitaiModel, CivitaiVersion]:
+        if ref.model_id is None:
+            raise NotFoundError("civitai.error.version_not_found", id=ref.version_id)
+        model = await self.model(ref.model_id)
+        version = model.version(ref.version_id) if ref.version_id else model.latest
+        if version is None:
+            raise NotFoundError("civitai.error.version_not_found", id=ref.version_id)
+        return model, version
+
+    async def check_key(self) -> None:
+        if not self.key:
+            raise AuthError("civitai.error.auth_required", host="fake")
+
+    def configure(self, base_url: str, api_key: Secret | None) -> None:
+        self.key = api_key
+
+    async def close(self) -> None:
+        return None
+
+
 @dataclass
-class FakeCivitai:
+class FakeCivitai(CivitaiLookups):
     """Pages of `per_page` models up to `total`; records each search's params."""
 
     total: int = 100
@@ -71,6 +122,9 @@ class FakeCivitai:
     async def model(self, model_id: int) -> CivitaiModel:
         return self.models.get(model_id) or make_model(model_id)
 
+    def known_ids(self) -> Iterable[int]:
+        return tuple(self.models) or range(1, self.total + 1)
+
 
 @dataclass
 class FakeItem:
@@ -82,22 +136,25 @@ class FakeItem:
     expected_size: int | None = 1000
     model_id: str | None = None
     error: str | None = None
-    error_params: str | None = None
+    error_params: dict[str, Any] = field(default_factory=dict)
+    source: str = "civitai"
 
 
 class FakeEngine:
     """Items and a listener list; actions record what they were asked."""
 
     def __init__(self) -> None:
-        self.listeners: list[Callable[[object], None]] = []
+        self.listeners: list[Callable[[Event], None]] = []
         self._items: dict[int, FakeItem] = {}
         self.calls: list[tuple[str, Any]] = []
 
-    def subscribe(self, listener: Callable[[object], None]) -> Callable[[], None]:
-        self.listeners.append(listener)
-        return lambda: self.listeners.remove(listener)
+    def add_listener(self, callback: Callable[[Event], None]) -> None:
+        self.listeners.append(callback)
 
-    def emit(self, event: object) -> None:
+    def remove_listener(self, callback: Callable[[Event], None]) -> None:
+        self.listeners.remove(callback)
+
+    def emit(self, event: Event) -> None:
         for listener in list(self.listeners):
             listener(event)
 
@@ -107,8 +164,13 @@ class FakeEngine:
     async def items(self) -> list[FakeItem]:
         return list(self._items.values())
 
-    async def start(self) -> None:
+    async def start(self) -> bool:
         self.calls.append(("start", None))
+        return True
+
+    async def add(self, reqs: list[QueueRequest]) -> list[AddResult]:
+        self.calls.append(("add", reqs))
+        return [AddResult("queued") for _ in reqs]
 
     async def stop(self) -> None:
         self.calls.append(("stop", None))
@@ -145,3 +207,9 @@ class Enqueued:
     ) -> int:
         self.calls.append((model, version, list(files)))
         return len(files)
+
+
+# mypy checks that each fake fits the protocol the app types its service with.
+_civitai: CivitaiAPI = FakeCivitai()
+_engine: DownloadQueue = FakeEngine()
+_enqueue: EnqueueCivitai = Enqueued()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from modella_tui.core.models import (
     CivitaiVersion,
     SearchPage,
 )
-from tests.ui.fakes import FakeItem
+from tests.ui.fakes import CivitaiLookups, FakeItem
 
 BASES = ("SDXL 1.0", "Flux.1 D", "Pony", "SD 1.5", "Illustrious")
 TYPES = ("LORA", "Checkpoint", "TextualInversion", "VAE", "LoCon")
@@ -94,7 +95,7 @@ def fixed_model(i: int) -> CivitaiModel:
 
 
 @dataclass
-class FixedCivitai:
+class FixedCivitai(CivitaiLookups):
     """Serves `total` fixed models, `per_page` a page; no clocks, no randomness."""
 
     total: int = 60
@@ -122,6 +123,9 @@ class FixedCivitai:
         """The full model."""
         await asyncio.sleep(0)
         return self.get(model_id)
+
+    def known_ids(self) -> Iterable[int]:
+        return range(1, self.total + 1)
 
 
 def queue_items() -> list[FakeItem]:

@@ -17,7 +17,7 @@ from textual.widgets import Input
 from modella_tui.core import i18n
 from modella_tui.core.config import Secret, Settings
 from modella_tui.ui.app import ModellaApp, make_app
-from modella_tui.ui.messages import ProgressInfo
+from modella_tui.ui.messages import ProgressInfo, QueueProgress
 from modella_tui.ui.screens.detail import DetailScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.services import Services
@@ -75,13 +75,15 @@ def go_to(screen: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
             await pilot.press("4")
             await settle(pilot)
             assert isinstance(app.screen, QueueScreen)
-            # Progress is applied directly: the bridge's 10 Hz throttle would depend on time.
-            app.screen.apply_progress(
-                {
-                    1: ProgressInfo(
-                        done=61_000_000, total=152_000_000, speed_bps=48_500_000.0, eta_s=2.0
-                    )
-                }
+            # Progress goes to the screen directly: the bridge's 10 Hz throttle depends on time.
+            app.screen.post_message(
+                QueueProgress(
+                    {
+                        1: ProgressInfo(
+                            done=61_000_000, total=152_000_000, speed_bps=48_500_000.0, eta_s=2.0
+                        )
+                    }
+                )
             )
             await pilot.pause()
         elif screen == "settings":

@@ -12,6 +12,7 @@ from modella_tui.core.config import Settings
 from modella_tui.core.errors import UsageError
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiModel
+from modella_tui.core.refs import CivitaiRef
 
 # An empty page is not the end (Civitai filters after paging), but a bound keeps a CLI call finite.
 MAX_PAGES = 20
@@ -26,6 +27,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _search(args: argparse.Namespace, settings: Settings) -> int:
     from modella_tui.core.civitai.client import SearchParams
+    from modella_tui.core.civitai.lookup import open_intent
     from modella_tui.core.civitai.query import parse_query
     from modella_tui.core.civitai.vocab import BASE_MODELS, PERIODS, SORTS, TYPES, canonical
 
@@ -34,14 +36,11 @@ async def _search(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write(t("refs.warn.token_stripped") + "\n")
     async with open_clients(settings) as clients:
         found: list[CivitaiModel] = []
-        if intent.kind == "hash" and intent.hash:
-            version = await clients.civitai.by_hash(intent.hash)
-            found.append(await clients.civitai.model(_model_id_of(version)))
-        elif intent.kind == "open" and intent.ref is not None:
-            model_id = getattr(intent.ref, "model_id", None)
-            if model_id is None:
-                raise UsageError("error.search_needs_words")
-            found.append(await clients.civitai.model(model_id))
+        if intent.kind == "hash" or isinstance(intent.ref, CivitaiRef):
+            model, _version = await open_intent(clients.civitai, intent)
+            found.append(model)
+        elif intent.kind == "open":
+            raise UsageError("error.search_needs_words")
         else:
             params = SearchParams(
                 query=intent.query or "",
@@ -86,12 +85,3 @@ async def _search(args: argparse.Namespace, settings: Settings) -> int:
     ]
     print_table(headers, rows, right={4, 5})
     return 0
-
-
-def _model_id_of(version: object) -> int:
-    model_id = getattr(version, "model_id", None)
-    if model_id is None and isinstance(version, tuple):
-        model_id = getattr(version[0], "model_id", None)
-    if model_id is None:
-        raise UsageError("error.search_needs_words")
-    return int(model_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from modella_tui.core.i18n import t
@@ -118,3 +120,18 @@ class DownloadError(ModellaError):
 
     exit_code = EXIT_FAILED
     key = "error.download"
+
+
+def reason_text(key: str | None, params: Mapping[str, Any] | str | None = None) -> str:
+    """The translated failure or pause reason of a queue item or event ('' when there is none).
+
+    `params` may be the JSON text a database row holds; a value that is not an object is ignored.
+    """
+    if not key:
+        return ""
+    if isinstance(params, str):
+        try:
+            params = json.loads(params)
+        except ValueError:
+            params = None
+    return t(key, **params) if isinstance(params, Mapping) else t(key)

@@ -32,8 +32,6 @@ log = logging.getLogger("modella_tui.serve")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _GATE: web.AppKey[Gate] = web.AppKey("modella_gate", Gate)
-# Variables never handed to a tab's app process: the token is the server's alone.
-_STRIPPED_ENV = (TOKEN_ENV,)
 _QUIT_TIMEOUT = 5.0
 APP_TITLE = "Modella"  # a product name, the same in every language
 
@@ -41,16 +39,6 @@ APP_TITLE = "Modella"  # a product name, the same in every language
 def default_command() -> str:
     """The shell command each browser tab runs: the terminal app with this interpreter."""
     return shlex.join([sys.executable, "-m", "modella_tui"])
-
-
-class _TokenFreeAppService(AppService):
-    """textual-serve's per-tab process, minus the server's secrets in its environment."""
-
-    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
-        env = super()._build_environment(width=width, height=height)
-        for name in _STRIPPED_ENV:
-            env.pop(name, None)
-        return env
 
 
 class _RedactFilter(logging.Filter):
@@ -143,6 +131,19 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers.setdefault("Cache-Control", "no-store")
 
 
+# textual-serve has no extension API: this module relies on three of its private names, all
+# here and checked by tests/serve/test_textual_serve_api.py (textual-serve is pinned in
+# pyproject.toml): `Server._make_app` (the aiohttp application we wrap with the guard),
+# `Server._process_messages` (the socket loop of one tab) and `AppService._process` (the tab's
+# process, which textual-serve never reaps).
+
+
+def _tab_process(app_service: AppService) -> asyncio.subprocess.Process | None:
+    """The tab's app process, if it was started."""
+    process: asyncio.subprocess.Process | None = app_service._process
+    return process
+
+
 async def _stop_app(app_service: AppService) -> None:
     """Ask the tab's process to quit; kill it if it does not, and reap it either way."""
     try:
@@ -150,7 +151,7 @@ async def _stop_app(app_service: AppService) -> None:
     except TimeoutError:
         log.warning(t("serve.log_app_killed"))
     # textual-serve never waits for the process; a Ctrl-C must not leave children behind.
-    process = app_service._process
+    process = _tab_process(app_service)
     if process is not None:
         if process.returncode is None:
             process.kill()
@@ -158,7 +159,7 @@ async def _stop_app(app_service: AppService) -> None:
 
 
 class ModellaServer(Server):
-    """textual-serve's Server with the guard, a token-free child environment and a clean stop."""
+    """textual-serve's Server with the guard, the token kept to itself and a clean stop."""
 
     def __init__(self, config: ServeConfig) -> None:
         super().__init__(
@@ -170,6 +171,8 @@ class ModellaServer(Server):
         )
         self.config = config
         self.gate = Gate(config)
+        # The token lives in `config` from now on; no tab's process may inherit it.
+        os.environ.pop(TOKEN_ENV, None)
         # Open sockets, each with an event set once its app process has been reaped.
         self._sockets: dict[web.WebSocketResponse, asyncio.Event] = {}
         self._finishing: set[asyncio.Task[None]] = set()  # strong refs to shielded stop tasks
@@ -219,7 +222,8 @@ class ModellaServer(Server):
         return aiohttp_jinja2.render_template("app_index.html", request, context)
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """One app process per socket, as textual-serve does, without the token in its env."""
+        """One app process per socket, as textual-serve does (the token left the environment when
+        this server was made, so the tab's process never inherits it)."""
         websocket = web.WebSocketResponse(heartbeat=15)
         width = to_int(request.query.get("width", "80"), 80)
         height = to_int(request.query.get("height", "24"), 24)
@@ -231,7 +235,7 @@ class ModellaServer(Server):
 
         try:
             await websocket.prepare(request)
-            app_service = _TokenFreeAppService(
+            app_service = AppService(
                 self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
@@ -347,7 +351,5 @@ def run_serve(
 ) -> int:
     """`modella serve`: serve the app in browsers until Ctrl-C; returns the exit code."""
     config = build_config(host, port, public_url, token, command=command)
-    # The server keeps the token in memory; nothing started from here inherits it.
-    os.environ.pop(TOKEN_ENV, None)
     ModellaServer(config).serve()
     return 0

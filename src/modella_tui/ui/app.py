@@ -19,15 +19,15 @@ from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
 from modella_tui.ui.commands.app_commands import GLOBAL
 from modella_tui.ui.commands.base import Command
-from modella_tui.ui.engine_bridge import DownloadFinished, EngineBridge
-from modella_tui.ui.messages import QueueChanged, QueueProgress
+from modella_tui.ui.engine_bridge import EngineBridge
+from modella_tui.ui.messages import DownloadFinished, QueueChanged, QueueProgress
 from modella_tui.ui.screens.base import BaseScreen, install_bindings
 from modella_tui.ui.screens.browser import BrowserScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.help import HelpScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.screens.settings import SettingsScreen
-from modella_tui.ui.services import Services, maybe_await
+from modella_tui.ui.services import Services
 from modella_tui.ui.themes import THEMES, setting_name, textual_name
 
 log = logging.getLogger("modella.ui")
@@ -51,9 +51,10 @@ class ModellaApp(App[None]):
 
     def __init__(self, settings: Settings, services: Services) -> None:
         i18n.set_language(i18n.resolve_language(str(settings.get("language"))))
-        super().__init__()
+        # Set before Textual's init: the theme watcher saves into the settings.
         self.settings = settings
         self.services = services
+        super().__init__()
         self.bridge = EngineBridge(self)
         self._mode_history: list[str] = []
         self.ready = asyncio.Event()
@@ -120,10 +121,9 @@ class ModellaApp(App[None]):
     async def active_downloads(self) -> int:
         """How many downloads are running or verifying now."""
         engine = self.services.engine
-        if engine is None or not hasattr(engine, "items"):
+        if engine is None:
             return 0
-        items = await maybe_await(engine.items())
-        return sum(1 for item in items if _state(item) in ACTIVE_STATES)
+        return sum(1 for item in await engine.items() if item.state in ACTIVE_STATES)
 
     def apply_language(self) -> str:
         """Switch `t()` to the language setting now and re-translate every screen; returns it."""
@@ -131,7 +131,7 @@ class ModellaApp(App[None]):
         i18n.set_language(lang)
         install_bindings(self, GLOBAL)
         with self.batch_update():
-            for screen in self._queue_screens():
+            for screen in self.all_screens():
                 if isinstance(screen, BaseScreen):
                     screen.relabel()
         if isinstance(self.screen, BaseScreen):
@@ -147,7 +147,7 @@ class ModellaApp(App[None]):
     def watch_theme(self, theme: str) -> None:
         """Persist a theme change however it was made (palette, settings, command)."""
         name = setting_name(theme)
-        if name is None or not hasattr(self, "settings") or self.settings.get("theme") == name:
+        if name is None or self.settings.get("theme") == name:
             return
         try:
             self.settings.set("theme", name)
@@ -157,7 +157,7 @@ class ModellaApp(App[None]):
     # ----- command palette ----------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every command of the current screen and every global one, translated."""
-        local: tuple[type[Command], ...] = getattr(screen, "COMMANDS_LIST", ())
+        local = screen.COMMANDS_LIST if isinstance(screen, BaseScreen) else ()
         for cmd, target in [*((c, screen) for c in local), *((c, self) for c in GLOBAL)]:
             if not cmd.IN_PALETTE or target.check_action(cmd.action_name(), ()) is False:
                 continue
@@ -185,23 +185,25 @@ class ModellaApp(App[None]):
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.report_error(event.worker.error)
 
-    def _queue_screens(self) -> list[Screen[Any]]:
-        return [s for stack in self._screen_stacks.values() for s in stack]
+    def all_screens(self) -> list[Screen[Any]]:
+        """Every screen of every mode's stack (modes not visited yet have none)."""
+        screens: list[Screen[Any]] = []
+        for mode in self.MODES:
+            try:
+                screens.extend(self.get_screen_stack(mode))
+            except KeyError:
+                continue
+        return screens
 
     def on_queue_progress(self, message: QueueProgress) -> None:
-        """Apply the newest progress snapshot to every screen that shows downloads, in one frame."""
-        with self.batch_update():
-            for screen in self._queue_screens():
-                apply = getattr(screen, "apply_progress", None)
-                if apply is not None:
-                    apply(message.snapshot)
+        """Relay the newest progress snapshot to every screen (those showing downloads handle it)."""
+        for screen in self.all_screens():
+            screen.post_message(QueueProgress(message.snapshot))
 
     def on_queue_changed(self, message: QueueChanged) -> None:
-        """Items were added or changed state: screens reload from the engine."""
-        for screen in self._queue_screens():
-            reload = getattr(screen, "reload_queue", None)
-            if reload is not None:
-                reload()
+        """Relay a queue change to every screen (those showing downloads reload)."""
+        for screen in self.all_screens():
+            screen.post_message(QueueChanged(message.item_id))
 
     def on_download_finished(self, message: DownloadFinished) -> None:
         """A notification on each completion and failure, wherever the user is."""
@@ -214,12 +216,6 @@ class ModellaApp(App[None]):
                 markup=False,
                 timeout=10,
             )
-
-
-def _state(item: object) -> str:
-    """An item's state as text (the engine may use an Enum)."""
-    state = getattr(item, "state", "")
-    return str(getattr(state, "value", state))
 
 
 def make_app(settings: Settings, services: Services) -> ModellaApp:

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Callable
 from typing import Any
 
 from textual.app import App
-from textual.message import Message
 
-from modella_tui.ui.messages import ProgressInfo, QueueChanged, QueueProgress
+from modella_tui.core.downloads.events import Event, ItemAdded, Progress, StateChanged
+from modella_tui.core.errors import reason_text
+from modella_tui.core.protocols import DownloadQueue
+from modella_tui.ui.messages import DownloadFinished, ProgressInfo, QueueChanged, QueueProgress
 
 MAX_HZ = 10.0
 
 
-class DownloadFinished(Message):
-    """One download ended (done or failed): the app notifies wherever the user is."""
-
-    def __init__(self, item_id: int, state: str, title: str, reason: str | None) -> None:
-        super().__init__()
-        self.item_id = item_id
-        self.state = state
-        self.title = title
-        self.reason = reason
-
-
 class EngineBridge:
-    """Subscribes to the engine; `detach()` unsubscribes. The clock is injectable for tests."""
+    """Listens to the engine; `detach()` stops listening. The clock is injectable for tests."""
 
     def __init__(self, app: App[Any], clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
@@ -36,67 +26,48 @@ class EngineBridge:
         self.snapshot: dict[int, ProgressInfo] = {}
         self._last_post = float("-inf")
         self._pending: asyncio.TimerHandle | None = None
-        self._unsubscribe: Callable[[], object] | None = None
+        self._engine: DownloadQueue | None = None
         self.titles: dict[int, str] = {}
-        self._attached = False
 
-    def attach(self, engine: Any) -> None:
-        """Listen to `engine`: `add_listener(cb)` (the engine's), else `subscribe(cb)` → unsubscribe."""
-        self._attached = True
-        add = getattr(engine, "add_listener", None)
-        if add is not None:
-            add(self.on_event)
-            remove = getattr(engine, "remove_listener", None)
-            if remove is not None:
-                self._unsubscribe = lambda: remove(self.on_event)
-            return
-        subscribe = getattr(engine, "subscribe", None)
-        if subscribe is not None and not inspect.isasyncgenfunction(subscribe):
-            result = subscribe(self.on_event)
-            if callable(result):
-                self._unsubscribe = result
+    def attach(self, engine: DownloadQueue) -> None:
+        """Listen to `engine`'s events from now on."""
+        self.detach()
+        self._engine = engine
+        engine.add_listener(self.on_event)
 
     def detach(self) -> None:
         """Stop listening and drop a pending flush."""
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
-        self._attached = False  # the engine may have no way to remove a listener
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        if self._engine is not None:
+            self._engine.remove_listener(self.on_event)
+            self._engine = None
 
-    def on_event(self, event: object) -> None:
-        """The engine's listener: classify by event type name so either events module fits."""
-        if not self._attached:
-            return
-        kind = type(event).__name__
-        item_id = getattr(event, "item_id", None)
-        if kind == "Progress" and item_id is not None:
-            self.snapshot[int(item_id)] = ProgressInfo(
-                done=int(getattr(event, "done", 0) or 0),
-                total=getattr(event, "total", None),
-                speed_bps=getattr(event, "speed_bps", None),
-                eta_s=getattr(event, "eta_s", None),
+    def on_event(self, event: Event) -> None:
+        """The engine's listener: progress is coalesced, everything else posted at once."""
+        if isinstance(event, Progress):
+            self.snapshot[event.item_id] = ProgressInfo(
+                done=event.done, total=event.total, speed_bps=event.speed_bps, eta_s=event.eta_s
             )
             self._schedule()
             return
-        if kind == "ItemAdded" and item_id is not None:
-            title = str(getattr(event, "title", "") or "")
-            name = str(getattr(event, "file_name", "") or "")
-            self.titles[int(item_id)] = f"{title} · {name}" if name else title
-        if kind == "StateChanged" and item_id is not None:
-            raw = getattr(event, "state", "")
-            state = str(getattr(raw, "value", raw) or "")
-            if state in ("done", "failed"):
+        if isinstance(event, ItemAdded):
+            name = event.file_name
+            self.titles[event.item_id] = f"{event.title} · {name}" if name else event.title
+        elif isinstance(event, StateChanged):
+            if event.state in ("done", "failed"):
                 self.app.post_message(
                     DownloadFinished(
-                        int(item_id), state, self.titles.get(int(item_id), ""), _reason(event)
+                        event.item_id,
+                        event.state,
+                        self.titles.get(event.item_id, ""),
+                        reason_text(event.error_key, event.error_params) or None,
                     )
                 )
-            if state not in ("running",):
-                self.snapshot.pop(int(item_id), None)
-        self.app.post_message(QueueChanged(None if item_id is None else int(item_id)))
+            if event.state != "running":
+                self.snapshot.pop(event.item_id, None)
+        self.app.post_message(QueueChanged(event.item_id))
 
     def _schedule(self) -> None:
         now = self.clock()
@@ -116,14 +87,3 @@ class EngineBridge:
         self._pending = None
         self._last_post = self.clock()
         self.app.post_message(QueueProgress(dict(self.snapshot)))
-
-
-def _reason(event: object) -> str | None:
-    """The failure text of an event: a translated key with params, else a plain reason."""
-    from modella_tui.core.i18n import t
-
-    key = getattr(event, "error_key", None) or getattr(event, "error", None)
-    if not key:
-        return None
-    params = getattr(event, "error_params", None) or {}
-    return t(str(key), **params) if isinstance(params, dict) else str(key)

@@ -1,4 +1,5 @@
-"""Messages the app posts to screens: engine events turned into Textual messages."""
+"""Messages about the download queue: the bridge posts them to the app, the app relays them to
+every screen, and screens that show downloads declare handlers (`on_queue_changed`, …)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class ProgressInfo:
     eta_s: float | None
 
 
-class QueueProgress(Message):
+class QueueProgress(Message, bubble=False):
     """A snapshot of progress; a newer one replaces an older still queued."""
 
     def __init__(self, snapshot: dict[int, ProgressInfo]) -> None:
@@ -29,7 +30,7 @@ class QueueProgress(Message):
         return isinstance(message, QueueProgress)
 
 
-class QueueChanged(Message):
+class QueueChanged(Message, bubble=False):
     """Items were added or changed state: screens reload rows from the engine."""
 
     def __init__(self, item_id: int | None = None) -> None:
@@ -39,3 +40,14 @@ class QueueChanged(Message):
     def can_replace(self, message: Message) -> bool:
         """A burst of changes needs one reload."""
         return isinstance(message, QueueChanged)
+
+
+class DownloadFinished(Message, bubble=False):
+    """One download ended (done or failed): the app notifies wherever the user is."""
+
+    def __init__(self, item_id: int, state: str, title: str, reason: str | None) -> None:
+        super().__init__()
+        self.item_id = item_id
+        self.state = state
+        self.title = title
+        self.reason = reason

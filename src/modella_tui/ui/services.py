@@ -1,31 +1,20 @@
-"""What the app talks to, gathered in one object so tests inject fakes."""
+"""What the app talks to, gathered in one object so tests inject fakes; typed by `core.protocols`."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 from modella_tui.core.config import Settings
-from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion, SearchPage
+from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
+from modella_tui.core.protocols import CivitaiAPI, DownloadQueue, HubAPI, ImageCache, LibraryStore
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from modella_tui.core.store.db import Database
+
 log = logging.getLogger("modella.ui")
-
-
-class CivitaiLike(Protocol):
-    """The part of `CivitaiClient` the app uses."""
-
-    async def search(self, params: Any) -> SearchPage:
-        """One page of `/api/v1/models`."""
-        ...
-
-    async def model(self, model_id: int) -> CivitaiModel:
-        """One model with all its versions."""
-        ...
 
 
 class EnqueueCivitai(Protocol):
@@ -38,20 +27,11 @@ class EnqueueCivitai(Protocol):
         ...
 
 
-class ThumbnailsLike(Protocol):
-    """The part of `core.thumbnails.Thumbnails` the detail pane uses."""
-
-    async def fetch(self, url: str) -> Path | None:
-        """The cached small rendition of an image URL, or None when there is none."""
-        ...
-
-    def forget_failures(self) -> None:
-        """Ask again for URLs that failed before."""
-        ...
-
-
 KeyCheck = Callable[[str], Awaitable[None]]
 """Checks the key named `civitai` or `hf` against its API; raises a ModellaError when refused."""
+
+SettingsListener = Callable[[str], Awaitable[None]]
+"""Called with a setting's key after the user changed it, so the services apply it at once."""
 
 
 @dataclass
@@ -59,43 +39,40 @@ class Services:
     """Everything the screens use; each may be None where a test or a platform lacks it."""
 
     settings: Settings
-    db: Any = None
-    civitai: CivitaiLike | None = None
-    hub: Any = None
-    engine: Any = None  # DownloadEngine: add/start/stop/pause/resume/cancel/retry/items/subscribe
-    catalogue: Any = None
+    db: Database | None = None
+    civitai: CivitaiAPI | None = None
+    hub: HubAPI | None = None
+    engine: DownloadQueue | None = None
+    library: LibraryStore | None = None
     enqueue_civitai: EnqueueCivitai | None = None
     check_key: KeyCheck | None = None
-    thumbnails: ThumbnailsLike | None = None  # None: no image previews (tests, snapshots)
+    thumbnails: ImageCache | None = None  # None: no image previews (tests, snapshots)
+    on_setting: SettingsListener | None = None
 
     async def start(self) -> None:
         """Open the database and start the engine (the App calls this in `on_mount`)."""
-        if self.db is not None and getattr(self.db, "conn", True) is None:
+        if self.db is not None and self.db.conn is None:
             await self.db.open()
-        if self.engine is not None and hasattr(self.engine, "start"):
-            await maybe_await(self.engine.start())
+        if self.engine is not None:
+            await self.engine.start()
+
+    async def setting_changed(self, key: str) -> None:
+        """A setting changed in the running app: let the services pick it up now."""
+        if self.on_setting is not None:
+            await self.on_setting(key)
 
     async def aclose(self) -> None:
         """Stop the engine, close clients, then the database (an open aiosqlite hangs exit)."""
-        closing = (
-            (self.engine, "stop"),
-            (self.civitai, "close"),
-            (self.hub, "close"),
-            (self.thumbnails, "aclose"),
-        )
-        for obj, name in closing:
-            method = getattr(obj, name, None) if obj is not None else None
-            if method is not None:
-                try:
-                    await maybe_await(method())
-                except Exception:  # closing must go on whatever one part says
-                    log.exception("closing %s failed", name)
-        if self.db is not None and hasattr(self.db, "close"):
-            await self.db.close()
-
-
-async def maybe_await(value: T | Awaitable[T]) -> T:
-    """Await `value` if the engine method returned a coroutine (its API may be sync or async)."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
+        closing: list[tuple[str, Callable[[], Awaitable[None]] | None]] = [
+            ("engine", self.engine.stop if self.engine else None),
+            ("civitai", self.civitai.close if self.civitai else None),
+            ("thumbnails", self.thumbnails.aclose if self.thumbnails else None),
+            ("db", self.db.close if self.db else None),
+        ]
+        for name, close in closing:
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception:  # closing must go on whatever one part says
+                log.exception("closing %s failed", name)

@@ -11,8 +11,7 @@ from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
 from modella_tui.ui.services import KeyCheck, Services
 
 if TYPE_CHECKING:
-    from modella_tui.core.civitai.client import CivitaiClient
-    from modella_tui.core.hub.client import HubClient
+    from modella_tui.core.protocols import CivitaiAPI, HubAPI
 
 
 def build_services(settings: Settings) -> Services:
@@ -24,6 +23,7 @@ def build_services(settings: Settings) -> Services:
     from modella_tui.core.hub.client import HubClient
     from modella_tui.core.store.cache import ResponseCache
     from modella_tui.core.store.db import Database
+    from modella_tui.core.store.library import Library
     from modella_tui.core.thumbnails import Thumbnails
 
     db = Database(paths.data_dir() / "modella.db")
@@ -53,19 +53,26 @@ def build_services(settings: Settings) -> Services:
         results = await engine.add(requests)
         return sum(1 for r in results if r.status in ("queued", "requeued"))
 
+    async def setting_changed(key: str) -> None:
+        """Apply a changed setting to the running clients (the Hub client reads its token live)."""
+        if key in ("civitai.api_key", "civitai.url"):
+            civitai.configure(settings.civitai_url, settings.civitai_key)
+
     return Services(
         settings=settings,
         db=db,
         civitai=civitai,
         hub=hub,
         engine=engine,
+        library=Library(db),
         enqueue_civitai=enqueue_civitai,
         check_key=key_checker(civitai, hub),
         thumbnails=Thumbnails(),  # its own client: image requests never carry a key
+        on_setting=setting_changed,
     )
 
 
-def key_checker(civitai: CivitaiClient, hub: HubClient) -> KeyCheck:
+def key_checker(civitai: CivitaiAPI, hub: HubAPI) -> KeyCheck:
     """Settings' "test": ask the API whether the key (`civitai`) or token (`hf`) works."""
 
     async def check(which: str) -> None:

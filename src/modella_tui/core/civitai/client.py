@@ -197,6 +197,14 @@ class CivitaiClient:
     def __repr__(self) -> str:
         return f"CivitaiClient({self.host!r}, key={'set' if self._key else 'none'})"
 
+    def configure(self, base_url: str, api_key: Secret | None) -> None:
+        """Use another host or key from the next request on (the settings changed)."""
+        url = httpx.URL(base_url.rstrip("/"))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise UsageError("civitai.error.base_url", url=_clean(base_url, 80))
+        self.base_url, self._base = base_url.rstrip("/"), url
+        self._key = api_key if api_key else None
+
     @property
     def host(self) -> str:
         """Scheme, host and port of the API: the only part of a URL an error message shows."""

@@ -189,6 +189,11 @@ class DownloadEngine:
         """Call `callback(event)` for every event (in the event loop)."""
         self._listeners.append(callback)
 
+    def remove_listener(self, callback: Callable[[Event], None]) -> None:
+        """Stop calling `callback` (a detached UI must not receive events)."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(callback)
+
     async def subscribe(self) -> AsyncIterator[Event]:
         """Every event from now on, as an async iterator."""
         q: asyncio.Queue[Event] = asyncio.Queue()

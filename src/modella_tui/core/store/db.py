@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,12 @@ def is_network_fs(path: Path) -> bool:
 class Database:
     """One connection; write transactions are serialised in-process and start with BEGIN IMMEDIATE."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, after_migration_step: Callable[[int], None] | None = None
+    ) -> None:
         self.path = path
+        self._after_step = after_migration_step
+        """Called inside each migration's transaction (tests crash the process there)."""
         self.conn: aiosqlite.Connection | None = None
         self.notes: list[str] = []  # user-facing notices (backup made, network FS)
         self._write_lock = asyncio.Lock()
@@ -117,8 +121,8 @@ class Database:
             try:
                 for statement in _split_sql(script):
                     await self.conn.execute(statement)
-                if os.environ.get("MODELLA_TEST_CRASH_AT") == f"migration-{number}":
-                    os._exit(137)
+                if self._after_step is not None:
+                    self._after_step(number)
                 await self.conn.execute(f"PRAGMA user_version = {number}")
                 await self.conn.execute("COMMIT")
             except BaseException:

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
 
 from modella_tui.core.i18n import t
+from modella_tui.ui.bindings import replace_bindings
 from modella_tui.ui.commands.base import Command
 
 if TYPE_CHECKING:
@@ -25,14 +27,10 @@ def command_bindings(commands: Iterable[type[Command]]) -> list[Binding]:
 
 
 def install_bindings(node: DOMNode, commands: Iterable[type[Command]]) -> None:
-    """Add translated command bindings to a node's own map, replacing older ones (a new language)."""
+    """Add translated command bindings to a node, replacing older ones (a new language)."""
     commands = tuple(commands)
     ids = {cmd.command_id() for cmd in commands}
-    merged = BindingsMap(binding for _, binding in node._bindings if binding.id not in ids)
-    for binding in command_bindings(commands):
-        for expanded in Binding.make_bindings([binding]):
-            merged.key_to_bindings.setdefault(expanded.key, []).append(expanded)
-    node._bindings = merged
+    replace_bindings(node, command_bindings(commands), lambda _key, b: b.id in ids)
 
 
 NARROW = 120
@@ -85,3 +83,8 @@ class BaseScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hook for subclasses: return False to hide, None to dim a command."""
         return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A screen's workers report here (their state messages do not bubble to the app)."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.modella.report_error(event.worker.error)

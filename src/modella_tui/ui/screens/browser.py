@@ -12,17 +12,19 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label
 
 from modella_tui.core.civitai.client import SearchParams
+from modella_tui.core.civitai.lookup import open_intent
+from modella_tui.core.civitai.parse import is_mature
 from modella_tui.core.civitai.query import SearchIntent, parse_query
 from modella_tui.core.errors import AuthError, ModellaError, NetworkError, RateLimitedError
 from modella_tui.core.i18n import t
-from modella_tui.core.models import CivitaiModel, SearchPage
-from modella_tui.core.refs import CivitaiRef
+from modella_tui.core.models import CivitaiModel, CivitaiVersion, SearchPage
+from modella_tui.core.refs import HubRef
 from modella_tui.ui.commands.browser_commands import BROWSER
 from modella_tui.ui.filters import FilterState
+from modella_tui.ui.messages import QueueChanged
 from modella_tui.ui.queueing import queue_civitai
 from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.screens.modals.filters import FilterScreen
-from modella_tui.ui.services import maybe_await
 from modella_tui.ui.widgets.card_grid import CARD_HEIGHT, CardGrid
 from modella_tui.ui.widgets.text_input import TextInput
 
@@ -31,6 +33,7 @@ PAGE_SIZE = 30
 # Civitai filters after paging, so a page can be empty while more exist: this many empty pages in
 # a row, then we wait for the user to scroll.
 MAX_EMPTY_PAGES = 5
+FINISHED = frozenset({"done", "cancelled", "failed"})
 
 
 class BrowserScreen(BaseScreen):
@@ -143,18 +146,12 @@ class BrowserScreen(BaseScreen):
         civitai = self.modella.services.civitai
         if civitai is None:
             return
+        if isinstance(intent.ref, HubRef):
+            self.notify(t("ui.browser.hub_link"), severity="warning", markup=False)
+            return
         self._set_loading(True)
         try:
-            if intent.kind == "hash" and intent.hash:
-                info = await civitai.by_hash(intent.hash)  # type: ignore[attr-defined]
-                if info.model_id is None:
-                    return
-                model = await civitai.model(info.model_id)
-            elif isinstance(intent.ref, CivitaiRef):
-                model, _version = await civitai.resolve(intent.ref)  # type: ignore[attr-defined]
-            else:
-                self.notify(t("ui.browser.hub_link"), severity="warning", markup=False)
-                return
+            model, version = await open_intent(civitai, intent)
         except ModellaError as exc:
             self._show_error(exc)
             return
@@ -162,7 +159,7 @@ class BrowserScreen(BaseScreen):
             self._set_loading(False)
         if intent.token_stripped:
             self.notify(t("refs.warn.token_stripped"), severity="warning", markup=False)
-        self.open_model(model)
+        self.open_model(model, version)
 
     async def _fetch(self, params: SearchParams) -> SearchPage | None:
         """One page; errors are shown in the status line and answered with None."""
@@ -185,7 +182,7 @@ class BrowserScreen(BaseScreen):
         """Mature items are dropped here as well: `nsfw=false` lets some through."""
         if self.filters.nsfw:
             return list(page.items)
-        return [m for m in page.items if not (m.nsfw or m.nsfw_level & ~3)]
+        return [m for m in page.items if not is_mature(m)]
 
     def _after_page(self, page: SearchPage) -> None:
         self.next_cursor = page.next_cursor
@@ -276,8 +273,8 @@ class BrowserScreen(BaseScreen):
         self.grid.refresh_text()
 
     # ----- badges ------------------------------------------------------------------------------
-    def reload_queue(self) -> None:
-        """The app calls this when the queue changes: refresh the badges."""
+    def on_queue_changed(self, message: QueueChanged) -> None:
+        """The queue changed: refresh the local/queued badges."""
         self._refresh_badges()
 
     def _refresh_badges(self) -> None:
@@ -288,16 +285,13 @@ class BrowserScreen(BaseScreen):
         services = self.modella.services
         local: set[int] = set()
         queued: set[int] = set()
-        if services.db is not None and getattr(services.db, "conn", None) is not None:
-            rows = await services.db.fetchall(
-                "SELECT DISTINCT model_id FROM downloaded_models WHERE source = 'civitai'"
-            )
-            local = {int(r[0]) for r in rows if str(r[0] or "").isdigit()}
-        if services.engine is not None and hasattr(services.engine, "items"):
-            for item in await maybe_await(services.engine.items()):
-                state = getattr(getattr(item, "state", ""), "value", getattr(item, "state", ""))
-                model_id = str(getattr(item, "model_id", "") or "")
-                if state not in ("done", "cancelled", "failed") and model_id.isdigit():
+        if services.library is not None:
+            ids = await services.library.local_model_ids("civitai")
+            local = {int(i) for i in ids if i.isdigit()}
+        if services.engine is not None:
+            for item in await services.engine.items():
+                model_id = item.model_id or ""
+                if item.state not in FINISHED and item.source == "civitai" and model_id.isdigit():
                     queued.add(int(model_id))
         self.grid.set_badges(local, queued)
 
@@ -311,11 +305,11 @@ class BrowserScreen(BaseScreen):
         if self.grid.current is not None:
             self.open_model(self.grid.current)
 
-    def open_model(self, model: CivitaiModel) -> None:
-        """Push the detail pane for a model."""
+    def open_model(self, model: CivitaiModel, version: CivitaiVersion | None = None) -> None:
+        """Push the detail pane for a model, with `version` (else the latest) selected."""
         from modella_tui.ui.screens.detail import DetailScreen
 
-        self.app.push_screen(DetailScreen(model))
+        self.app.push_screen(DetailScreen(model, version))
 
     def action_download(self) -> None:
         """Queue the primary file of the latest version of the card under the cursor."""

@@ -53,11 +53,11 @@ class DetailScreen(BaseScreen):
     COMMANDS_LIST = DETAIL
     TITLE_KEY = "ui.screen.detail"
 
-    def __init__(self, model: CivitaiModel) -> None:
+    def __init__(self, model: CivitaiModel, version: CivitaiVersion | None = None) -> None:
         super().__init__()
         self.model = model
-        self.page = 0
-        self.version: CivitaiVersion | None = model.latest
+        self.version: CivitaiVersion | None = version or model.latest
+        self.page = self._page_of(self.version)
         self.marked: dict[int, set[int]] = {}  # version id → file ids
         self.narrow = False
         self.image_index = 0
@@ -146,9 +146,11 @@ class DetailScreen(BaseScreen):
         if civitai is None:
             return
         full = await civitai.model(self.model.id)
-        keep = self.version.id if self.version else None
+        keep = self.version
         self.model = full
-        self.version = (full.version(keep) if keep is not None else None) or full.latest
+        # A version the full list leaves out (early access) stays selected as it was given.
+        self.version = (full.version(keep.id) or keep) if keep is not None else full.latest
+        self.page = self._page_of(self.version)
         self.show_model()
 
     # ----- display ---------------------------------------------------------------------------
@@ -163,6 +165,11 @@ class DetailScreen(BaseScreen):
         self.query_one("#detail-description", Markdown).update(html_to_markdown(m.description))
         self._show_versions()
         self._show_version()
+
+    def _page_of(self, version: CivitaiVersion | None) -> int:
+        """The versions page that lists `version` (the first page when it is not listed)."""
+        ids = [v.id for v in self.model.versions]
+        return ids.index(version.id) // VERSIONS_PER_PAGE if version and version.id in ids else 0
 
     def _page_count(self) -> int:
         return max(1, -(-len(self.model.versions) // VERSIONS_PER_PAGE))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Label
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from modella_tui.core.errors import reason_text
 from modella_tui.core.i18n import t
+from modella_tui.core.protocols import QueueItemView
 from modella_tui.ui.commands.queue_commands import QUEUE
-from modella_tui.ui.messages import ProgressInfo
+from modella_tui.ui.messages import QueueChanged, QueueProgress
 from modella_tui.ui.screens.base import NARROW, BaseScreen
-from modella_tui.ui.services import maybe_await
 from modella_tui.ui.textutil import clean, duration, human_size
 from modella_tui.ui.widgets.progress_cell import percent, progress_bar
 
@@ -27,26 +28,6 @@ NARROW_WIDTHS = {**WIDTHS, "title": 18, "bar": 10}
 FINISHED = frozenset({"done", "failed", "cancelled"})
 
 
-def state_of(item: Any) -> str:
-    """An item's state as text (the engine may use an Enum)."""
-    state = getattr(item, "state", "")
-    return str(getattr(state, "value", state))
-
-
-def reason_of(item: Any) -> str:
-    """The translated failure reason of an item (a locale key with JSON params)."""
-    key = getattr(item, "error", None)
-    if not key:
-        return ""
-    params: Any = getattr(item, "error_params", None) or {}
-    if isinstance(params, str):
-        try:
-            params = json.loads(params)
-        except ValueError:
-            params = {}
-    return t(str(key), **params) if isinstance(params, dict) else t(str(key))
-
-
 class QueueScreen(BaseScreen):
     """Every download with progress, speed, ETA, state and reason."""
 
@@ -56,7 +37,7 @@ class QueueScreen(BaseScreen):
     def __init__(self) -> None:
         super().__init__()
         self.states: dict[int, str] = {}
-        self.items: dict[int, Any] = {}
+        self.items: dict[int, QueueItemView] = {}
         self.narrow = False
 
     def compose(self) -> ComposeResult:
@@ -102,7 +83,7 @@ class QueueScreen(BaseScreen):
         """The queue table."""
         return self.query_one("#queue-table", DataTable)
 
-    def reload_queue(self) -> None:
+    def on_queue_changed(self, message: QueueChanged) -> None:
         """Rebuild rows from the engine (items added, removed or changed state)."""
         if self.is_mounted:
             self._reload()
@@ -110,16 +91,15 @@ class QueueScreen(BaseScreen):
     @work(group="queue-reload", exclusive=True, exit_on_error=False)
     async def _reload(self, cursor_row: int | None = None) -> None:
         engine = self.modella.services.engine
-        items = list(await maybe_await(engine.items())) if engine is not None else []
+        items = list(await engine.items()) if engine is not None else []
         table = self.table
         seen: set[str] = set()
         with self.app.batch_update():
             for item in items:
-                key = str(getattr(item, "id", ""))
+                key = str(item.id)
                 seen.add(key)
-                if key.isdigit():
-                    self.states[int(key)] = state_of(item)
-                    self.items[int(key)] = item
+                self.states[item.id] = item.state
+                self.items[item.id] = item
                 cells = self._cells(item)
                 if key in table.rows:
                     for column, value in zip(COLUMNS, cells, strict=True):
@@ -134,24 +114,25 @@ class QueueScreen(BaseScreen):
         if cursor_row is not None and table.row_count:
             table.move_cursor(row=min(cursor_row, table.row_count - 1))
         self._show_current()
-        running = sum(1 for i in items if state_of(i) == "running")
+        running = sum(1 for i in items if i.state == "running")
         self.query_one("#queue-summary", Label).update(
             t("ui.queue.summary", total=len(items), running=running)
         )
 
-    def _cells(self, item: Any) -> tuple[Text, ...]:
-        done = int(getattr(item, "bytes_done", 0) or 0)
-        total = getattr(item, "expected_size", None)
-        state = state_of(item)
+    def _cells(self, item: QueueItemView) -> tuple[Text, ...]:
+        done, total, state = item.bytes_done, item.expected_size, item.state
         cells = {
-            "title": Text(clean(getattr(item, "title", "")), no_wrap=True, overflow="ellipsis"),
+            "title": Text(clean(item.title), no_wrap=True, overflow="ellipsis"),
             "state": Text(t(f"ui.state.{state}") if state else ""),
             "bar": progress_bar(done, total),
             "pct": Text(percent(done, total)),
             "speed": Text(""),
             "eta": Text(""),
-            "file": Text(clean(getattr(item, "file_name", "")), no_wrap=True, overflow="ellipsis"),
-            "reason": Text(clean(reason_of(item)), style="bold" if state == "failed" else ""),
+            "file": Text(clean(item.file_name), no_wrap=True, overflow="ellipsis"),
+            "reason": Text(
+                clean(reason_text(item.error, item.error_params)),
+                style="bold" if state == "failed" else "",
+            ),
         }
         return tuple(cells[key] for key in COLUMNS)
 
@@ -161,9 +142,9 @@ class QueueScreen(BaseScreen):
         item = self.items.get(item_id) if item_id is not None else None
         text = ""
         if item is not None:
-            state = state_of(item)
-            parts = [clean(getattr(item, "file_name", "")), t(f"ui.state.{state}") if state else ""]
-            reason = clean(reason_of(item))
+            state = item.state
+            parts = [clean(item.file_name), t(f"ui.state.{state}") if state else ""]
+            reason = clean(reason_text(item.error, item.error_params))
             text = " · ".join(p for p in (*parts, reason) if p)
         self.query_one("#queue-current", Label).update(text)
 
@@ -171,12 +152,16 @@ class QueueScreen(BaseScreen):
     def _highlighted(self) -> None:
         self._show_current()
 
-    def apply_progress(self, snapshot: dict[int, ProgressInfo]) -> None:
-        """Keyed cell updates from the newest snapshot (the app wraps this in batch_update)."""
+    def on_queue_progress(self, message: QueueProgress) -> None:
+        """Keyed cell updates from the newest snapshot, in one frame."""
         if not self.is_mounted:
             return
         table = self.table
-        for item_id, p in snapshot.items():
+        with self.app.batch_update():
+            self._apply_progress(table, message)
+
+    def _apply_progress(self, table: DataTable[Any], message: QueueProgress) -> None:
+        for item_id, p in message.snapshot.items():
             key = str(item_id)
             speed = f"{human_size(p.speed_bps)}/s" if p.speed_bps else ""
             try:
@@ -198,38 +183,38 @@ class QueueScreen(BaseScreen):
             return None
         return int(str(key.value)) if key.value and str(key.value).isdigit() else None
 
-    def _call(self, method: str, *args: Any) -> None:
-        engine = self.modella.services.engine
-        func = getattr(engine, method, None) if engine is not None else None
-        if func is None:
-            return
-
+    def _call(self, action: Callable[[], Awaitable[None]]) -> None:
         async def run() -> None:
-            await maybe_await(func(*args))
-            self.reload_queue()
+            await action()
+            self._reload()
 
         self.run_worker(run(), group="queue-action", exit_on_error=False)
 
-    def action_cancel_item(self) -> None:
-        """Cancel the selected download."""
+    def _on_selected(self, act: Callable[[int], Awaitable[None]]) -> None:
         item_id = self._selected_id()
         if item_id is not None:
-            self._call("cancel", item_id)
+            self._call(lambda: act(item_id))
+
+    def action_cancel_item(self) -> None:
+        """Cancel the selected download."""
+        if (engine := self.modella.services.engine) is not None:
+            self._on_selected(engine.cancel)
 
     def action_pause_resume(self) -> None:
         """Pause a running/pending download, resume a paused one."""
+        engine = self.modella.services.engine
         item_id = self._selected_id()
-        if item_id is None:
+        if engine is None or item_id is None:
             return
-        paused = self.states.get(item_id) == "paused"
-        self._call("resume" if paused else "pause", item_id)
+        act = engine.resume if self.states.get(item_id) == "paused" else engine.pause
+        self._call(lambda: act(item_id))
 
     def action_retry_item(self) -> None:
         """Retry the selected download."""
-        item_id = self._selected_id()
-        if item_id is not None:
-            self._call("retry", item_id)
+        if (engine := self.modella.services.engine) is not None:
+            self._on_selected(engine.retry)
 
     def action_clear_finished(self) -> None:
         """Remove done, failed and cancelled rows."""
-        self._call("clear_finished")
+        if (engine := self.modella.services.engine) is not None:
+            self._call(engine.clear_finished)

@@ -1,0 +1,208 @@
+"""What the app and the CLI use of the core's services, as protocols mypy can check.
+
+The concrete classes (`DownloadEngine`, `LibraryStore`, `CivitaiClient`, `HubClient`) satisfy these
+structurally; the UI's test fakes implement the same protocols, so a change to the engine's API
+breaks type-checking, not a running app. See docs/architecture.md for the layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from modella_tui.core.downloads.events import Event
+from modella_tui.core.models import CivitaiModel, CivitaiVersion, HubFile, HubRepo, SearchPage
+
+if TYPE_CHECKING:
+    from modella_tui.core.civitai.client import SearchParams
+    from modella_tui.core.civitai.parse import VersionInfo
+    from modella_tui.core.config import Secret
+    from modella_tui.core.downloads.engine import AddResult, QueueRequest
+    from modella_tui.core.refs import CivitaiRef
+
+
+class QueueItemView(Protocol):
+    """One queue row as screens read it (`core.store.queue.QueueItem` is the real one)."""
+
+    @property
+    def id(self) -> int:
+        """The row id."""
+        ...
+
+    @property
+    def title(self) -> str:
+        """The model's (or repo's) display name."""
+        ...
+
+    @property
+    def file_name(self) -> str:
+        """The safe base name it lands as."""
+        ...
+
+    @property
+    def state(self) -> str:
+        """pending, running, verifying, done, failed, cancelled or paused."""
+        ...
+
+    @property
+    def bytes_done(self) -> int:
+        """Bytes on disk so far."""
+        ...
+
+    @property
+    def expected_size(self) -> int | None:
+        """Exact size when known."""
+        ...
+
+    @property
+    def model_id(self) -> str | None:
+        """Civitai model id or Hub repo id."""
+        ...
+
+    @property
+    def source(self) -> str:
+        """civitai or huggingface."""
+        ...
+
+    @property
+    def error(self) -> str | None:
+        """Locale key of the failure or pause reason."""
+        ...
+
+    @property
+    def error_params(self) -> Mapping[str, Any]:
+        """Parameters of that key."""
+        ...
+
+
+EventListener = Callable[[Event], None]
+
+
+class DownloadQueue(Protocol):
+    """The download engine as the app drives it (`core.downloads.engine.DownloadEngine`)."""
+
+    async def start(self) -> bool:
+        """Work the queue (True) or watch another process work it (False)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop; running items go back to pending with their partial files kept."""
+        ...
+
+    async def add(self, reqs: list[QueueRequest]) -> list[AddResult]:
+        """Queue resolved files."""
+        ...
+
+    async def items(self) -> Sequence[QueueItemView]:
+        """Every queue row, oldest first."""
+        ...
+
+    async def pause(self, item_id: int) -> None:
+        """Pause one item (its partial file is kept)."""
+        ...
+
+    async def resume(self, item_id: int) -> None:
+        """Put a paused item back in line."""
+        ...
+
+    async def cancel(self, item_id: int) -> None:
+        """Cancel one item (its partial file is removed)."""
+        ...
+
+    async def retry(self, item_id: int) -> None:
+        """Try a failed or cancelled item again."""
+        ...
+
+    async def clear_finished(self) -> None:
+        """Remove done, failed and cancelled rows."""
+        ...
+
+    def add_listener(self, callback: EventListener) -> None:
+        """Call `callback(event)` for every engine event."""
+        ...
+
+    def remove_listener(self, callback: EventListener) -> None:
+        """Stop calling `callback`."""
+        ...
+
+
+class CivitaiAPI(Protocol):
+    """The Civitai client as the app uses it (`core.civitai.client.CivitaiClient`)."""
+
+    async def search(self, params: SearchParams) -> SearchPage:
+        """One page of `/api/v1/models`."""
+        ...
+
+    async def model(self, model_id: int) -> CivitaiModel:
+        """One model with all its versions."""
+        ...
+
+    async def by_hash(self, file_hash: str) -> VersionInfo:
+        """The version holding a file with this hash."""
+        ...
+
+    async def resolve(self, ref: CivitaiRef) -> tuple[CivitaiModel, CivitaiVersion]:
+        """The model and version a REF means."""
+        ...
+
+    async def check_key(self) -> None:
+        """Raise an AuthError unless the key works."""
+        ...
+
+    def configure(self, base_url: str, api_key: Secret | None) -> None:
+        """Use another host or key from the next request on (settings changed)."""
+        ...
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        ...
+
+
+class HubAPI(Protocol):
+    """The Hugging Face client as the app uses it (`core.hub.client.HubClient`)."""
+
+    @property
+    def endpoint(self) -> str:
+        """The Hub's base URL now (`HF_ENDPOINT`)."""
+        ...
+
+    def model_page_url(self, repo: str) -> str:
+        """The repo's page, where a gated licence is accepted."""
+        ...
+
+    async def repo_info(self, repo: str, revision: str = "main") -> HubRepo:
+        """A repo's commit, gating and files with sizes and LFS SHA256."""
+        ...
+
+    async def file_info(self, repo: str, path: str, revision: str = "main") -> HubFile:
+        """One file's size and SHA256; checks access too."""
+        ...
+
+    async def check_token(self) -> None:
+        """Raise an AuthError unless the token works."""
+        ...
+
+
+class LibraryStore(Protocol):
+    """Reads of what has landed (`core.store.library.Library`); no screen runs SQL itself."""
+
+    async def local_model_ids(self, source: str) -> set[str]:
+        """Model ids (Civitai ids, Hub repos) with at least one landed file."""
+        ...
+
+
+class ImageCache(Protocol):
+    """Thumbnails for the detail pane (`core.thumbnails.Thumbnails`)."""
+
+    async def fetch(self, url: str) -> Path | None:
+        """The cached small rendition of an image URL, or None when there is none."""
+        ...
+
+    def forget_failures(self) -> None:
+        """Ask again for URLs that failed before."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        ...
