@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from modella_tui.core.civitai.parse import VersionInfo
@@ -150,6 +151,15 @@ class FakeEngine:
 
     def add_listener(self, callback: Callable[[Event], None]) -> None:
         self.listeners.append(callback)
+
+    def reconfigure(
+        self,
+        *,
+        models_dir: Path | None = None,
+        max_parallel: int | None = None,
+        connections_per_file: int | None = None,
+    ) -> None:
+        self.calls.append(("reconfigure", (models_dir, max_parallel, connections_per_file)))
 
     def remove_listener(self, callback: Callable[[Event], None]) -> None:
         self.listeners.remove(callback)

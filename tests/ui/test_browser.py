@@ -51,7 +51,7 @@ async def test_grid_fills_and_reflows(app: ModellaApp, fake_civitai: FakeCivitai
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(app.screen.query(CardGrid)) == 1)
         grid = app.screen.query_one(CardGrid)
-        await until(pilot, lambda: len(grid.cards) >= 20)
+        await until(pilot, lambda: len(grid.cards) >= 20 and grid.size.width > 0)
         assert len(grid.cards) >= 20
         assert grid.columns == columns_for(grid.scrollable_content_region.width) == 3
         # The screen is filled: loaded rows cover the visible height.

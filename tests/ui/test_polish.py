@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiohttp import web
-from textual.widgets import Button, DataTable, Label, Select
+from textual.widgets import Button, Label, Select
 
 from modella_tui.core import config, i18n
 from modella_tui.core.civitai.client import CivitaiClient
@@ -54,7 +54,7 @@ async def test_language_applies_at_once(app: ModellaApp, engine: FakeEngine) -> 
     engine.put(FakeItem(1, "Model", "m.safetensors", state="running"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")  # the queue exists before the switch and must follow it
-        await pilot.press("8")
+        await pilot.press("8", "escape")  # out of the first field: the screen keys show
         screen = app.screen
         assert isinstance(screen, SettingsScreen)
         assert "Quit" in footer_labels(app)
@@ -70,7 +70,7 @@ async def test_language_applies_at_once(app: ModellaApp, engine: FakeEngine) -> 
         queue = app.screen
         assert isinstance(queue, QueueScreen)
         await queue.workers.wait_for_complete()
-        table: DataTable[object] = queue.table
+        table = queue.table
         headers = {key.value: str(column.label) for key, column in table.columns.items()}
         assert headers["state"] == "État"
         assert table.row_count == 1

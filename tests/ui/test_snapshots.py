@@ -25,7 +25,7 @@ from tests.ui.fakes import FakeEngine
 from tests.ui.snapdata import FixedCivitai, queue_items
 
 SnapCompare = Callable[..., bool]
-SIZES = {"80x24": (80, 24), "160x50": (160, 50)}
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 SCREENS = ("browser", "detail", "queue", "settings")
 JA = i18n.locales_dir() / "ja.json"
 

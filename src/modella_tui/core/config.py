@@ -14,6 +14,7 @@ from typing import Any
 import tomli_w
 
 from modella_tui.core import paths
+from modella_tui.core.civitai.vocab import PERIODS, SORTS, TYPES
 from modella_tui.core.errors import ConfigError
 
 LAYOUTS = ("forge", "comfyui", "by-source")
@@ -66,6 +67,8 @@ class SettingSpec:
     choices: tuple[Any, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    listed: bool = False
+    """A comma-separated list (empty allowed); `choices`, when given, apply to each item."""
 
 
 SPECS: tuple[SettingSpec, ...] = (
@@ -81,6 +84,11 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("previews", bool, True),
     SettingSpec("nsfw", bool, False),
     SettingSpec("cache_minutes", int, 10, minimum=0, maximum=10080),
+    # The Civitai browser's filters, remembered across starts.
+    SettingSpec("browser.sort", str, SORTS[0], choices=SORTS),
+    SettingSpec("browser.period", str, PERIODS[0], choices=PERIODS),
+    SettingSpec("browser.types", str, "", choices=TYPES, listed=True),
+    SettingSpec("browser.base_models", str, "", listed=True),
 )
 SPEC_BY_KEY = {s.key: s for s in SPECS}
 
@@ -144,7 +152,12 @@ def coerce(spec: SettingSpec, raw: Any) -> Any:
         if "\x00" in raw:
             raise ConfigError("error.config_nul", key=spec.key)
         value = raw
-    if spec.choices and value not in spec.choices:
+    if spec.listed:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if spec.choices and any(item not in spec.choices for item in items):
+            raise ConfigError("error.config_choice", key=spec.key, choices=", ".join(spec.choices))
+        value = ",".join(items)
+    elif spec.choices and value not in spec.choices:
         raise ConfigError("error.config_choice", key=spec.key, choices=", ".join(spec.choices))
     if spec.key == "models_dir" and value and not os.path.isabs(os.path.expanduser(value)):
         # A relative folder would move with the current directory of each command.

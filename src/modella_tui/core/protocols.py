@@ -118,6 +118,16 @@ class DownloadQueue(Protocol):
         """Remove done, failed and cancelled rows."""
         ...
 
+    def reconfigure(
+        self,
+        *,
+        models_dir: Path | None = None,
+        max_parallel: int | None = None,
+        connections_per_file: int | None = None,
+    ) -> None:
+        """Apply changed settings to the running engine."""
+        ...
+
     def add_listener(self, callback: EventListener) -> None:
         """Call `callback(event)` for every engine event."""
         ...

@@ -28,6 +28,7 @@ from modella_tui.ui.screens.modals.help import HelpScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.screens.settings import SettingsScreen
 from modella_tui.ui.services import Services
+from modella_tui.ui.textutil import clean
 from modella_tui.ui.themes import THEMES, setting_name, textual_name
 
 log = logging.getLogger("modella.ui")
@@ -138,6 +139,35 @@ class ModellaApp(App[None]):
             self.sub_title = t(self.screen.TITLE_KEY)
         return lang
 
+    def apply_setting(self, key: str) -> None:
+        """A setting was saved: the running services pick it up now, without a restart."""
+
+        async def apply() -> None:
+            running = await self.active_downloads() if key == "models_dir" else 0
+            await self.services.setting_changed(key)
+            if key == "models_dir":
+                folder = clean(str(self.settings.models_dir))
+                notice = (
+                    t("ui.settings.models_dir_moved_running", folder=folder, count=running)
+                    if running
+                    else t("ui.settings.models_dir_moved", folder=folder)
+                )
+                self.notify(notice, markup=False, timeout=8)
+
+        self.run_worker(apply(), group=f"setting-{key}", exit_on_error=False)
+
+    def action_set_language(self, code: str) -> None:
+        """Switch the interface language now and save the choice (the palette's language entries)."""
+        try:
+            self.settings.set("language", code)
+        except (ModellaError, OSError) as exc:
+            self.report_error(exc)
+            return
+        lang = self.apply_language()
+        self.notify(
+            t("ui.settings.language_now", lang=t(f"ui.settings.language.{lang}")), markup=False
+        )
+
     def action_set_theme(self, name: str) -> None:
         """Switch theme and save the choice."""
         if name not in THEMES:
@@ -159,9 +189,13 @@ class ModellaApp(App[None]):
         """Every command of the current screen and every global one, translated."""
         local = screen.COMMANDS_LIST if isinstance(screen, BaseScreen) else ()
         for cmd, target in [*((c, screen) for c in local), *((c, self) for c in GLOBAL)]:
-            if not cmd.IN_PALETTE or target.check_action(cmd.action_name(), ()) is False:
+            if not cmd.IN_PALETTE or cmd.HELP_ONLY:
                 continue
-            yield SystemCommand(cmd.label(), cmd.help(), partial(self._run, cmd, screen))
+            if target.check_action(cmd.action_name(), ()) is False:
+                continue
+            key = cmd.key_label()
+            title = f"{cmd.label()}  ({key})" if key else cmd.label()
+            yield SystemCommand(title, cmd.help(), partial(self._run, cmd, screen))
 
     async def _run(self, cmd: type[Command], screen: Screen[Any]) -> None:
         await self.run_action(cmd.ACTION, default_namespace=screen)

@@ -28,6 +28,8 @@ class EngineBridge:
         self._pending: asyncio.TimerHandle | None = None
         self._engine: DownloadQueue | None = None
         self.titles: dict[int, str] = {}
+        self.finished: dict[int, str] = {}
+        """The last done/failed state announced per item: a state is announced once."""
 
     def attach(self, engine: DownloadQueue) -> None:
         """Listen to `engine`'s events from now on."""
@@ -56,7 +58,12 @@ class EngineBridge:
             name = event.file_name
             self.titles[event.item_id] = f"{event.title} · {name}" if name else event.title
         elif isinstance(event, StateChanged):
-            if event.state in ("done", "failed"):
+            # The engine may report one change twice (its own write, then its poll of the row).
+            if (
+                event.state in ("done", "failed")
+                and self.finished.get(event.item_id) != event.state
+            ):
+                self.finished[event.item_id] = event.state
                 self.app.post_message(
                     DownloadFinished(
                         event.item_id,
@@ -65,6 +72,8 @@ class EngineBridge:
                         reason_text(event.error_key, event.error_params) or None,
                     )
                 )
+            if event.state not in ("done", "failed"):
+                self.finished.pop(event.item_id, None)  # retried: its next end is news again
             if event.state != "running":
                 self.snapshot.pop(event.item_id, None)
         self.app.post_message(QueueChanged(event.item_id))

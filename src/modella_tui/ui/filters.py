@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from modella_tui.core.civitai.vocab import BASE_MODELS, PERIODS, SORTS, TYPES
+from modella_tui.core.config import Settings
 from modella_tui.core.i18n import t
 
 __all__ = ["BASE_MODELS", "PERIODS", "SORTS", "TYPES", "FilterState", "period_label", "sort_label"]
@@ -33,6 +34,34 @@ class FilterState:
     types: tuple[str, ...] = ()
     base_models: tuple[str, ...] = field(default_factory=tuple)
     nsfw: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FilterState:
+        """The filters the user chose last time (settings `browser.*` and `nsfw`)."""
+
+        def items(key: str) -> tuple[str, ...]:
+            return tuple(x for x in str(settings.get(key)).split(",") if x)
+
+        return cls(
+            sort=str(settings.get("browser.sort")),
+            period=str(settings.get("browser.period")),
+            types=items("browser.types"),
+            base_models=items("browser.base_models"),
+            nsfw=bool(settings.get("nsfw")),
+        )
+
+    def save(self, settings: Settings) -> None:
+        """Remember these filters for the next start."""
+        values = {
+            "browser.sort": self.sort,
+            "browser.period": self.period,
+            "browser.types": ",".join(self.types),
+            "browser.base_models": ",".join(self.base_models),
+            "nsfw": self.nsfw,
+        }
+        for key, value in values.items():
+            if settings.get(key) != value:
+                settings.set(key, value)
 
     def summary(self) -> str:
         """One line for the filter bar."""

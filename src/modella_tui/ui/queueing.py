@@ -13,36 +13,45 @@ from modella_tui.ui.textutil import clean
 if TYPE_CHECKING:
     from modella_tui.ui.app import ModellaApp
 
+Pick = tuple[CivitaiVersion, Sequence[CivitaiFile]]
+"""Files chosen from one version."""
 
-def queue_civitai(
-    app: ModellaApp, model: CivitaiModel, version: CivitaiVersion, files: Sequence[CivitaiFile]
-) -> None:
-    """Refuse flagged files, ask before pickle formats, then hand the rest to the resolver."""
+
+def queue_civitai(app: ModellaApp, model: CivitaiModel, picks: Sequence[Pick]) -> None:
+    """Refuse flagged files, ask once before pickle formats, queue the rest; one toast in all."""
     enqueue = app.services.enqueue_civitai
     if enqueue is None:
         app.notify(t("ui.queue.unavailable"), severity="warning", markup=False)
         return
-    if not files:
+    if not any(files for _, files in picks):
         app.notify(t("ui.queue.no_files"), severity="warning", markup=False)
         return
-    danger = [f for f in files if f.scan_danger]
-    for f in danger:
-        app.notify(t("ui.queue.refused_danger", file=clean(f.name)), severity="error", markup=False)
-    files = [f for f in files if not f.scan_danger]
-    if not files:
+    danger = [clean(f.name) for _, files in picks for f in files if f.scan_danger]
+    if danger:
+        app.notify(
+            t("ui.queue.refused_danger", file=", ".join(danger)), severity="error", markup=False
+        )
+    kept = [(v, [f for f in files if not f.scan_danger]) for v, files in picks]
+    kept = [(v, files) for v, files in kept if files]
+    if not kept:
         return
 
     async def run() -> None:
-        added = await enqueue(model, version, files)
-        app.notify(
-            t("ui.queue.added", count=added, title=clean(model.name)), markup=False, timeout=4
-        )
+        added = 0
+        for version, files in kept:
+            added += await enqueue(model, version, files)
+        wanted = sum(len(files) for _, files in kept)
+        if added:
+            text = t("ui.queue.added", count=added, title=clean(model.name))
+        else:
+            text = t("ui.queue.nothing_new", count=wanted, title=clean(model.name))
+        app.notify(text, markup=False, timeout=4)
 
     def start(yes: bool | None = True) -> None:
         if yes:
             app.run_worker(run(), group="enqueue", exit_on_error=False)
 
-    pickles = [clean(f.name) for f in files if f.is_pickle]
+    pickles = [clean(f.name) for _, files in kept for f in files if f.is_pickle]
     if pickles:
         app.push_screen(
             ConfirmScreen(t("ui.queue.confirm_pickle", files=", ".join(pickles))), start

@@ -57,6 +57,15 @@ def build_services(settings: Settings) -> Services:
         """Apply a changed setting to the running clients (the Hub client reads its token live)."""
         if key in ("civitai.api_key", "civitai.url"):
             civitai.configure(settings.civitai_url, settings.civitai_key)
+        elif key == "models_dir":
+            engine.reconfigure(models_dir=settings.models_dir)
+        elif key in ("max_parallel", "connections_per_file"):
+            engine.reconfigure(
+                max_parallel=int(settings.get("max_parallel")),
+                connections_per_file=int(settings.get("connections_per_file")),
+            )
+        elif key == "cache_minutes":
+            civitai.cache_ttl = 60.0 * int(settings.get("cache_minutes"))
 
     return Services(
         settings=settings,

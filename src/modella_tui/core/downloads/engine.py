@@ -189,6 +189,27 @@ class DownloadEngine:
         """Call `callback(event)` for every event (in the event loop)."""
         self._listeners.append(callback)
 
+    def reconfigure(
+        self,
+        *,
+        models_dir: Path | None = None,
+        max_parallel: int | None = None,
+        connections_per_file: int | None = None,
+    ) -> None:
+        """Apply changed settings now: new items go under the new folder (earlier ones finish
+        where they were placed), parallelism applies to the next items scheduled."""
+        if models_dir is not None:
+            new = Path(os.path.abspath(models_dir))
+            if new != self.models_dir:
+                # The old folder stays allowed: items placed there finish there.
+                self.roots = [new, *(r for r in self.roots if r != new)]
+                self.models_dir = new
+        if max_parallel is not None:
+            self.max_parallel = max(1, max_parallel)
+        if connections_per_file is not None:
+            self.connections_per_file = max(1, connections_per_file)
+        self._wake.set()
+
     def remove_listener(self, callback: Callable[[Event], None]) -> None:
         """Stop calling `callback` (a detached UI must not receive events)."""
         with contextlib.suppress(ValueError):

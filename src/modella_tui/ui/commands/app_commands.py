@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from modella_tui.core.config import LANGUAGE_CHOICES
 from modella_tui.ui.commands.base import Command
+
+
+class Goto(Command):
+    """Switch to a top-level screen (listed in the screens bar)."""
+
+    MODE: ClassVar[str]
 
 
 class Help(Command):
@@ -34,29 +43,35 @@ class Back(Command):
     SHOW = False
 
 
-class GotoBrowser(Command):
+class GotoBrowser(Goto):
     """Switch to the Civitai browser."""
 
     KEY = "2"
     ACTION = "app.goto('browser')"
+    MODE = "browser"
+    SHOW = False  # the screens bar shows it
     LABEL = "ui.screen.browser"
     HELP = "ui.cmd.goto_browser.help"
 
 
-class GotoQueue(Command):
+class GotoQueue(Goto):
     """Switch to the download queue."""
 
     KEY = "4"
     ACTION = "app.goto('queue')"
+    MODE = "queue"
+    SHOW = False  # the screens bar shows it
     LABEL = "ui.screen.queue"
     HELP = "ui.cmd.goto_queue.help"
 
 
-class GotoSettings(Command):
+class GotoSettings(Goto):
     """Switch to the settings."""
 
     KEY = "8"
     ACTION = "app.goto('settings')"
+    MODE = "settings"
+    SHOW = False  # the screens bar shows it
     LABEL = "ui.screen.settings"
     HELP = "ui.cmd.goto_settings.help"
 
@@ -91,13 +106,41 @@ class ThemeHighContrast(Command):
     SHOW = False
 
 
-NAVIGATION: tuple[type[Command], ...] = (GotoBrowser, GotoQueue, GotoSettings)
+class Palette(Command):
+    """Every action of this screen and the app, searchable (Textual's own key)."""
+
+    KEY = "ctrl+p"
+    ACTION = "app.command_palette"
+    LABEL = "ui.cmd.palette"
+    HELP = "ui.cmd.palette.help"
+    HELP_ONLY = True
+    IN_PALETTE = False
+
+
+def _language_command(code: str) -> type[Command]:
+    """A palette entry that switches the language (no key: the palette or Settings reach it)."""
+    attrs = {
+        "__doc__": f"Switch the interface language to {code}.",
+        "KEY": "",
+        "ACTION": f"app.set_language('{code}')",
+        "LABEL": f"ui.cmd.language.{code}",
+        "HELP": "ui.cmd.language.help",
+        "SHOW": False,
+    }
+    return type(f"Language{code.title()}", (Command,), attrs)
+
+
+LANGUAGES: tuple[type[Command], ...] = tuple(_language_command(code) for code in LANGUAGE_CHOICES)
+
+NAVIGATION: tuple[type[Goto], ...] = (GotoBrowser, GotoQueue, GotoSettings)
 GLOBAL: tuple[type[Command], ...] = (
     *NAVIGATION,
     Help,
     Quit,
     Back,
+    Palette,
     ThemeDark,
     ThemeLight,
     ThemeHighContrast,
+    *LANGUAGES,
 )

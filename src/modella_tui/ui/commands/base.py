@@ -31,6 +31,8 @@ class Command:
     IN_PALETTE: ClassVar[bool] = True
     """Offered in the command palette."""
     KEY_DISPLAY: ClassVar[str | None] = None
+    HELP_ONLY: ClassVar[bool] = False
+    """Documents keys a widget handles itself (arrows in a grid): listed in help, never bound."""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -53,6 +55,13 @@ class Command:
     def help(cls) -> str:
         """The translated help text."""
         return t(cls.HELP)
+
+    @classmethod
+    def key_label(cls) -> str:
+        """How the key reads to a person (`?`, `home, g`, `ctrl+p`)."""
+        if cls.KEY_DISPLAY:
+            return cls.KEY_DISPLAY
+        return ", ".join(k.strip() for k in cls.KEY.split(",")) if cls.KEY else ""
 
     @classmethod
     def binding(cls) -> Binding:

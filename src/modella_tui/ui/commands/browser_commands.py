@@ -64,6 +64,51 @@ class Reload(Command):
     SHOW = False
 
 
+class MoveCards(Command):
+    """The arrow keys move between cards (the grid handles them)."""
+
+    KEY = "up,down,left,right"
+    KEY_DISPLAY = "↑ ↓ ← →"
+    ACTION = ""
+    LABEL = "ui.cmd.move_cards"
+    HELP = "ui.cmd.move_cards.help"
+    HELP_ONLY = True
+
+
+class PageCards(Command):
+    """A screen of cards up or down."""
+
+    KEY = "pageup,pagedown"
+    KEY_DISPLAY = "PgUp, PgDn"
+    ACTION = ""
+    LABEL = "ui.cmd.page_cards"
+    HELP = "ui.cmd.page_cards.help"
+    HELP_ONLY = True
+
+
+class LastCard(Command):
+    """The last loaded card."""
+
+    KEY = "end,G"
+    KEY_DISPLAY = "end, G"
+    ACTION = ""
+    LABEL = "ui.cmd.last_card"
+    HELP = "ui.cmd.last_card.help"
+    HELP_ONLY = True
+
+
+class NextField(Command):
+    """Tab moves between the search box and the cards."""
+
+    KEY = "tab,shift+tab"
+    KEY_DISPLAY = "tab, shift+tab"
+    ACTION = ""
+    LABEL = "ui.cmd.next_field"
+    HELP = "ui.cmd.next_field.help"
+    HELP_ONLY = True
+
+
 BROWSER: tuple[type[Command], ...] = (
     FocusSearch, OpenDetail, DownloadLatest, EditFilters, Top, Reload,
+    MoveCards, PageCards, LastCard, NextField,
 )  # fmt: skip

@@ -95,7 +95,29 @@ class CopyWords(Command):
     HELP = "ui.cmd.copy_words.help"
 
 
+class MoveRows(Command):
+    """Up and down move in the versions or the files list."""
+
+    KEY = "up,down"
+    KEY_DISPLAY = "↑ ↓"
+    ACTION = ""
+    LABEL = "ui.cmd.move_rows"
+    HELP = "ui.cmd.move_rows.help"
+    HELP_ONLY = True
+
+
+class SwitchList(Command):
+    """Tab goes from the versions to the files and back."""
+
+    KEY = "tab,shift+tab"
+    KEY_DISPLAY = "tab, shift+tab"
+    ACTION = ""
+    LABEL = "ui.cmd.switch_list"
+    HELP = "ui.cmd.switch_list.help"
+    HELP_ONLY = True
+
+
 DETAIL: tuple[type[Command], ...] = (
     MarkFile, QueueMarked, PrevVersions, NextVersions, PrevImage, NextImage, OpenImage, TogglePreview,
-    CopyWords,
+    CopyWords, MoveRows, SwitchList,
 )  # fmt: skip

@@ -41,4 +41,21 @@ class ClearFinished(Command):
     HELP = "ui.cmd.clear.help"
 
 
-QUEUE: tuple[type[Command], ...] = (CancelItem, PauseResume, RetryItem, ClearFinished)
+class MoveRows(Command):
+    """Up and down select a download."""
+
+    KEY = "up,down"
+    KEY_DISPLAY = "↑ ↓"
+    ACTION = ""
+    LABEL = "ui.cmd.move_rows"
+    HELP = "ui.cmd.select_download.help"
+    HELP_ONLY = True
+
+
+QUEUE: tuple[type[Command], ...] = (
+    CancelItem,
+    PauseResume,
+    RetryItem,
+    ClearFinished,
+    MoveRows,
+)

@@ -24,4 +24,31 @@ class TestHfToken(Command):
     SHOW = False
 
 
-SETTINGS: tuple[type[Command], ...] = (TestCivitaiKey, TestHfToken)
+class NextField(Command):
+    """Tab and shift+tab move between fields."""
+
+    KEY = "tab,shift+tab"
+    KEY_DISPLAY = "tab, shift+tab"
+    ACTION = ""
+    LABEL = "ui.cmd.next_field"
+    HELP = "ui.cmd.next_setting.help"
+    HELP_ONLY = True
+
+
+class SaveField(Command):
+    """Enter saves the field; escape leaves it so the screen keys work again."""
+
+    KEY = "enter,escape"
+    KEY_DISPLAY = "enter, escape"
+    ACTION = ""
+    LABEL = "ui.cmd.save_field"
+    HELP = "ui.cmd.save_field.help"
+    HELP_ONLY = True
+
+
+SETTINGS: tuple[type[Command], ...] = (
+    TestCivitaiKey,
+    TestHfToken,
+    NextField,
+    SaveField,
+)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from modella_tui.core.i18n import t
 from modella_tui.ui.bindings import replace_bindings
+from modella_tui.ui.commands.app_commands import NAVIGATION
 from modella_tui.ui.commands.base import Command
+from modella_tui.ui.widgets.key_bar import KeyBar
+from modella_tui.ui.widgets.tab_bar import Tab, TabBar
 
 if TYPE_CHECKING:
     from modella_tui.ui.app import ModellaApp
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 def command_bindings(commands: Iterable[type[Command]]) -> list[Binding]:
     """Bindings for the commands that have a key."""
-    return [cmd.binding() for cmd in commands if cmd.KEY]
+    return [cmd.binding() for cmd in commands if cmd.KEY and not cmd.HELP_ONLY]
 
 
 def install_bindings(node: DOMNode, commands: Iterable[type[Command]]) -> None:
@@ -34,7 +35,12 @@ def install_bindings(node: DOMNode, commands: Iterable[type[Command]]) -> None:
 
 
 NARROW = 120
-"""Below this width the footer drops its spacing (the screen keys must still fit at 80 columns)."""
+"""Below this width a screen may lay out for a narrow terminal."""
+
+
+def tabs() -> list[Tab]:
+    """The screens bar's tabs, translated now."""
+    return [Tab(cmd.KEY, cmd.MODE, cmd.label()) for cmd in NAVIGATION]
 
 
 class BaseScreen(Screen[None]):
@@ -42,6 +48,8 @@ class BaseScreen(Screen[None]):
 
     COMMANDS_LIST: ClassVar[tuple[type[Command], ...]] = ()
     TITLE_KEY: ClassVar[str] = "ui.app.title"
+    MODE: ClassVar[str] = ""
+    """The top-level screen this one belongs to (marked in the screens bar)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,19 +64,13 @@ class BaseScreen(Screen[None]):
         assert isinstance(app, ModellaApp)
         return app
 
-    def compose_footer(self) -> ComposeResult:
-        """The footer every screen ends with."""
-        width = self.app.size.width
-        yield Footer(compact=width < NARROW, show_command_palette=width >= NARROW)
+    def compose_header(self) -> ComposeResult:
+        """The screens bar every screen starts with."""
+        yield TabBar(tabs(), self.MODE, id="tab-bar")
 
-    def on_resize(self, event: events.Resize) -> None:
-        """A compact footer when narrow, so the screen keys and `q`/`?` stay visible."""
-        narrow = event.size.width < NARROW
-        for footer in self.query(Footer):
-            if footer.compact != narrow:
-                footer.compact = narrow
-                footer.show_command_palette = not narrow
-                footer.refresh(recompose=True)
+    def compose_footer(self) -> ComposeResult:
+        """The footer every screen ends with: the keys that fit, and `?` for the rest."""
+        yield KeyBar(id="key-bar")
 
     def on_screen_resume(self) -> None:
         """Show this screen's name in the terminal title."""
@@ -79,6 +81,8 @@ class BaseScreen(Screen[None]):
         install_bindings(self, self.COMMANDS_LIST)
         if self.is_mounted:
             self.refresh_bindings()
+            for bar in self.query(TabBar):
+                bar.set_tabs(tabs())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hook for subclasses: return False to hide, None to dim a command."""

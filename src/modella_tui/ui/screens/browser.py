@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input, Label
 
@@ -41,7 +39,7 @@ class BrowserScreen(BaseScreen):
 
     COMMANDS_LIST = BROWSER
     TITLE_KEY = "ui.screen.browser"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave_search", show=False)]
+    MODE = "browser"
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,6 +54,7 @@ class BrowserScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         """Search box and filter summary, status line, grid, footer."""
+        yield from self.compose_header()
         yield TextInput(placeholder=t("ui.browser.search_placeholder"), id="search")
         with Horizontal(id="browser-bar"):
             yield Label("", id="browser-filters", markup=False)
@@ -67,7 +66,7 @@ class BrowserScreen(BaseScreen):
 
     def on_mount(self) -> None:
         """First listing: the default sort, no words."""
-        self.filters = FilterState(nsfw=bool(self.modella.settings.get("nsfw")))
+        self.filters = FilterState.from_settings(self.modella.settings)
         self._show_filters()
         self.grid.set_empty_text(t("ui.browser.loading"))
         self.grid.focus()
@@ -97,12 +96,10 @@ class BrowserScreen(BaseScreen):
         """`/`: into the search box."""
         self.search_box.focus()
 
-    def action_leave_search(self) -> None:
-        """`escape` in the search box goes back to the cards; elsewhere it goes back a screen."""
-        if self.search_box.has_focus:
-            self.grid.focus()
-        else:
-            self.call_later(self.modella.action_back)
+    @on(TextInput.Left, "#search")
+    def _left_search(self) -> None:
+        """`escape` in the search box goes back to the cards."""
+        self.grid.focus()
 
     def action_reload(self) -> None:
         """Search again with the same words."""
@@ -330,7 +327,7 @@ class BrowserScreen(BaseScreen):
         if version is None or primary is None:
             self.notify(t("ui.queue.no_files"), severity="warning", markup=False)
             return
-        queue_civitai(self.modella, model, version, [primary])
+        queue_civitai(self.modella, model, [(version, [primary])])
 
     def action_filters(self) -> None:
         """Open the filter modal; a change searches again."""
@@ -338,6 +335,10 @@ class BrowserScreen(BaseScreen):
         def done(state: FilterState | None) -> None:
             if state is not None and state != self.filters:
                 self.filters = state
+                try:
+                    state.save(self.modella.settings)
+                except (ModellaError, OSError) as exc:
+                    self.modella.report_error(exc)
                 self._show_filters()
                 self.run_search(self.query_text, delay=0, force=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual import events, on, work
@@ -14,26 +15,65 @@ from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
 from modella_tui.core.thumbnails import is_video
+from modella_tui.ui.columns import Column
 from modella_tui.ui.commands.detail_commands import DETAIL
 from modella_tui.ui.html_markdown import html_to_markdown
 from modella_tui.ui.queueing import queue_civitai
-from modella_tui.ui.screens.base import NARROW, BaseScreen
+from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.textutil import clean, human_size, plain
+from modella_tui.ui.widgets.fit_table import FitTable
 from modella_tui.ui.widgets.image_preview import ImagePreview
 
 VERSIONS_PER_PAGE = 10
-# Size and scan status right after the name: at 80 columns the last ones need a scroll.
-FILE_COLUMNS = ("mark", "name", "size", "scan", "type", "format", "fp")
-NAME_WIDTH = {True: 20, False: 40}  # narrow terminal → cells; long names end in "…"
-VERSION_COLUMNS = ("name", "base", "published", "files")
+# Size and scan status right after the name; type, format and precision go first when narrow.
+# Names shrink in the middle: the end tells versions and precisions apart.
+FILE_COLUMNS = (
+    Column("mark", 4, 0, maximum=4),
+    Column("name", 18, 0, fill=True),
+    Column("size", 8, 0),
+    Column("scan", 6, 1),
+    Column("type", 5, 4),
+    Column("format", 6, 2),
+    Column("fp", 4, 3),
+)
+VERSION_COLUMNS = (
+    Column("mark", 1, 0, maximum=1),
+    Column("name", 8, 0, fill=True),
+    Column("base", 8, 1, shrink=True),
+    Column("published", 10, 2, maximum=10),
+    Column("files", 5, 3),
+)
 # Below this the right pane is too narrow (or short) for a picture beside the files table.
 PREVIEW_MIN_SIZE = (80, 20)
+NAMES = frozenset({"name"})
+WIDE = 100
+"""From this width the right pane takes two fifths; below, a fixed 30 cells."""
 
 
 def over_ssh(env: dict[str, str] | None = None) -> bool:
     """A browser opened here would open on the pod, not in front of the user."""
     env = dict(os.environ) if env is None else env
     return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY") or env.get("SSH_CLIENT"))
+
+
+def is_openable_link(url: str) -> bool:
+    """Only plain http(s) links are opened (under `serve` the page that holds the session
+    would run a `javascript:` one)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.username
+        and clean(url) == url
+    )
+
+
+def mark_text(marked: bool, primary: bool) -> Text:
+    """`[x]` for a marked file, `*` after it for the version's primary file."""
+    return Text(("[x]" if marked else "[ ]") + ("*" if primary else ""))
 
 
 def scan_text(f: CivitaiFile) -> Text:
@@ -52,6 +92,7 @@ class DetailScreen(BaseScreen):
 
     COMMANDS_LIST = DETAIL
     TITLE_KEY = "ui.screen.detail"
+    MODE = "browser"
 
     def __init__(self, model: CivitaiModel, version: CivitaiVersion | None = None) -> None:
         super().__init__()
@@ -59,12 +100,12 @@ class DetailScreen(BaseScreen):
         self.version: CivitaiVersion | None = version or model.latest
         self.page = self._page_of(self.version)
         self.marked: dict[int, set[int]] = {}  # version id → file ids
-        self.narrow = False
         self.image_index = 0
         self.preview_url: str | None = None  # the image the preview shows or is fetching
 
     def compose(self) -> ComposeResult:
         """Header, versions and files on the left, images/words/tags/description on the right."""
+        yield from self.compose_header()
         with Horizontal(id="detail-header"):
             # The name gives way first: type, base model and creator stay readable at 80 columns.
             yield Label("", id="detail-name", markup=False)
@@ -72,9 +113,10 @@ class DetailScreen(BaseScreen):
         with Horizontal(id="detail-body"):
             with Vertical(id="detail-left"):
                 yield Label("", id="detail-versions-title", classes="section-title", markup=False)
-                yield DataTable(id="detail-versions", cursor_type="row")
+                yield FitTable(VERSION_COLUMNS, middle_cut=NAMES, id="detail-versions")
                 yield Label(t("ui.detail.files"), classes="section-title", name="ui.detail.files")
-                yield DataTable(id="detail-files", cursor_type="row")
+                yield FitTable(FILE_COLUMNS, middle_cut=NAMES, id="detail-files")
+                yield Label("", id="detail-no-files", markup=False)
             with VerticalScroll(id="detail-right"):
                 yield Label(t("ui.detail.image"), classes="section-title", name="ui.detail.image")
                 yield ImagePreview(id="detail-preview")
@@ -99,25 +141,29 @@ class DetailScreen(BaseScreen):
         """Columns, the model as the search returned it, then the full model."""
         self._add_columns()
         self.show_model()
-        self.query_one("#detail-files", DataTable).focus()
+        self.files_table.focus()
         self._load_full()
 
+    @property
+    def files_table(self) -> FitTable:
+        """The files of the selected version."""
+        return self.query_one("#detail-files", FitTable)
+
+    @property
+    def versions_table(self) -> FitTable:
+        """The versions of this page."""
+        return self.query_one("#detail-versions", FitTable)
+
     def _add_columns(self) -> None:
-        versions = self.query_one("#detail-versions", DataTable)
-        for key in VERSION_COLUMNS:
-            versions.add_column(t(f"ui.detail.col.{key}"), key=key)
-        files = self.query_one("#detail-files", DataTable)
-        narrow = self.narrow = self.app.size.width < NARROW
-        for key in FILE_COLUMNS:
-            width = NAME_WIDTH[narrow] if key == "name" else None
-            files.add_column(t(f"ui.detail.col.{key}"), key=key, width=width)
+        self.versions_table.set_labels(
+            {c.key: t(f"ui.detail.col.{c.key}") if c.key != "mark" else "" for c in VERSION_COLUMNS}
+        )
+        self.files_table.set_labels({c.key: t(f"ui.detail.col.{c.key}") for c in FILE_COLUMNS})
 
     def on_resize(self, event: events.Resize) -> None:
-        """Crossing the narrow width: the file name column changes width (size and scan show)."""
-        super().on_resize(event)
-        if self.is_mounted and (event.size.width < NARROW) != self.narrow:
-            self._rebuild_tables()
-        elif self.is_mounted:
+        """A narrow terminal gives the lists more room; the preview comes and goes with it."""
+        self.set_class(event.size.width < WIDE, "-narrow")
+        if self.is_mounted:
             self._show_preview()
 
     def relabel(self) -> None:
@@ -129,12 +175,7 @@ class DetailScreen(BaseScreen):
             if label.name:
                 label.update(t(label.name))
         self.preview_url = None  # its message, if any, in the new language (the file is cached)
-        self._rebuild_tables()
-
-    def _rebuild_tables(self) -> None:
         image = self.image_index
-        for table in self.query(DataTable):
-            table.clear(columns=True)
         self._add_columns()
         self.show_model()
         self.image_index = image
@@ -175,18 +216,14 @@ class DetailScreen(BaseScreen):
         return max(1, -(-len(self.model.versions) // VERSIONS_PER_PAGE))
 
     def _show_versions(self) -> None:
-        table = self.query_one("#detail-versions", DataTable)
-        table.clear()
+        table = self.versions_table
         start = self.page * VERSIONS_PER_PAGE
-        for v in self.model.versions[start : start + VERSIONS_PER_PAGE]:
-            marked = "✓ " if self.marked.get(v.id) else ""
-            table.add_row(
-                plain(marked + clean(v.name)),
-                plain(v.base_model),
-                plain((v.published_at or "")[:10]),
-                Text(str(len(v.files))),
-                key=str(v.id),
-            )
+        table.set_rows(
+            [
+                (str(v.id), self._version_cells(v))
+                for v in self.model.versions[start : start + VERSIONS_PER_PAGE]
+            ]
+        )
         self.query_one("#detail-versions-title", Label).update(
             t(
                 "ui.detail.versions",
@@ -198,32 +235,41 @@ class DetailScreen(BaseScreen):
         if self.version is not None and str(self.version.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(self.version.id)))
 
+    def _version_cells(self, v: CivitaiVersion) -> dict[str, Text]:
+        return {
+            "mark": Text("✓" if self.marked.get(v.id) else ""),
+            "name": Text(clean(v.name), no_wrap=True),
+            "base": plain(v.base_model),
+            "published": plain((v.published_at or "")[:10]),
+            "files": Text(str(len(v.files))),
+        }
+
     def _show_version(self) -> None:
         v = self.version
-        files = self.query_one("#detail-files", DataTable)
-        files.clear()
+        files = self.files_table
         if v is None:
+            files.set_rows([])
             return
         marks = self.marked.get(v.id, set())
-        for f in v.files:
-            files.add_row(*self._file_cells(f, f.id in marks), key=str(f.id))
+        files.set_rows([(str(f.id), self._file_cells(f, f.id in marks)) for f in v.files])
+        none = self.query_one("#detail-no-files", Label)
+        none.display = not v.files
+        none.update(t("ui.detail.no_files") if not v.files else "")
         words = ", ".join(clean(w) for w in v.trained_words)
         self.query_one("#detail-words", Label).update(Text(words or t("ui.detail.no_words")))
         self.image_index = 0
         self._show_image()
 
-    def _file_cells(self, f: CivitaiFile, marked: bool) -> tuple[Text, ...]:
-        primary = f" ({t('ui.detail.primary')})" if f.primary else ""
-        cells = {
-            "mark": Text("[x]" if marked else "[ ]"),
-            "name": plain(clean(f.name) + primary),
+    def _file_cells(self, f: CivitaiFile, marked: bool) -> dict[str, Text]:
+        return {
+            "mark": mark_text(marked, f.primary),
+            "name": Text(clean(f.name), no_wrap=True),
             "size": Text(human_size(f.size_bytes)),
             "scan": scan_text(f),
             "type": plain(f.type),
             "format": plain(f.format or ""),
             "fp": plain(f.fp or ""),
         }
-        return tuple(cells[key] for key in FILE_COLUMNS)
 
     def _images(self) -> list[CivitaiImage]:
         images = list(self.version.images) if self.version else []
@@ -328,11 +374,10 @@ class DetailScreen(BaseScreen):
         self._show_version()
 
     def _highlighted_file(self) -> CivitaiFile | None:
-        table = self.query_one("#detail-files", DataTable)
-        if self.version is None or not table.row_count:
+        key = self.files_table.current_key
+        if self.version is None or key is None:
             return None
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return next((f for f in self.version.files if str(f.id) == row_key.value), None)
+        return next((f for f in self.version.files if str(f.id) == key), None)
 
     def action_mark(self) -> None:
         """Toggle the mark of the highlighted file."""
@@ -341,12 +386,9 @@ class DetailScreen(BaseScreen):
             return
         marks = self.marked.setdefault(self.version.id, set())
         marks.symmetric_difference_update({f.id})
-        table = self.query_one("#detail-files", DataTable)
-        table.update_cell(str(f.id), "mark", Text("[x]" if f.id in marks else "[ ]"))
-        versions = self.query_one("#detail-versions", DataTable)
-        if str(self.version.id) in versions.rows:
-            name = ("✓ " if marks else "") + clean(self.version.name)
-            versions.update_cell(str(self.version.id), "name", plain(name))
+        table = self.files_table
+        table.update_cells(str(f.id), {"mark": mark_text(f.id in marks, f.primary)})
+        self.versions_table.update_cells(str(self.version.id), {"mark": Text("✓" if marks else "")})
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)
 
@@ -362,8 +404,7 @@ class DetailScreen(BaseScreen):
             if f is None or self.version is None:
                 return
             picked = [(self.version, [f])]
-        for version, files in picked:
-            queue_civitai(self.modella, self.model, version, files)
+        queue_civitai(self.modella, self.model, picked)
         self.marked.clear()
         self._show_versions()
         self._show_version()
@@ -374,15 +415,22 @@ class DetailScreen(BaseScreen):
         self._show_image()
 
     def action_open_image(self) -> None:
-        """Open the link here, or over SSH copy it and show it (the browser would open on the pod)."""
+        """Open the link here, or over SSH copy it and show it (the browser would open on the pod).
+
+        Whatever happens, a notification says so: opening a browser gives no sign of its own.
+        """
         img = self.current_image
         if img is None:
             return
-        if over_ssh() and not self.app.is_web:
+        url = clean(img.url)
+        if not is_openable_link(img.url):
+            self.notify(t("ui.detail.link_refused", url=url), severity="warning", markup=False)
+        elif over_ssh() and not self.app.is_web:
             self.app.copy_to_clipboard(img.url)
-            self.notify(t("ui.detail.link_copied", url=clean(img.url)), markup=False, timeout=10)
+            self.notify(t("ui.detail.link_copied", url=url), markup=False, timeout=10)
         else:
             self.app.open_url(img.url)
+            self.notify(t("ui.detail.link_opened", url=url), markup=False, timeout=6)
 
     def action_toggle_preview(self) -> None:
         """Previews on or off, saved in the settings at once."""

@@ -1,31 +1,40 @@
-"""The download queue: one keyed DataTable row per item, live from engine events."""
+"""The download queue: one keyed row per item, live from engine events."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from modella_tui.core.errors import reason_text
 from modella_tui.core.i18n import t
 from modella_tui.core.protocols import QueueItemView
+from modella_tui.ui.columns import Column
 from modella_tui.ui.commands.queue_commands import QUEUE
 from modella_tui.ui.messages import QueueChanged, QueueProgress
-from modella_tui.ui.screens.base import NARROW, BaseScreen
+from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.textutil import clean, duration, human_size
+from modella_tui.ui.widgets.fit_table import Cell, FitTable
 from modella_tui.ui.widgets.progress_cell import percent, progress_bar
 
 # State right after the title: at 80 columns what a download is doing must not need a scroll.
-COLUMNS = ("title", "state", "bar", "pct", "speed", "eta", "file", "reason")
-# Fixed widths for the cells that change with every tick (auto width would follow the first value).
-WIDTHS = {"bar": 16, "pct": 4, "speed": 11, "eta": 8, "state": 10}
-NARROW_WIDTHS = {**WIDTHS, "title": 18, "bar": 10}
-FINISHED = frozenset({"done", "failed", "cancelled"})
+# The file keeps its end (the version part) and goes before the bar when room is short; the
+# reason shows only when it fits whole, else the line under the table carries it.
+COLUMNS = (
+    Column("title", 14, 1, shrink=True),
+    Column("state", 9, 0),
+    Column("bar", 10, 3, maximum=16),
+    Column("pct", 4, 0, maximum=4),
+    Column("speed", 10, 4, maximum=10),
+    Column("eta", 7, 5, maximum=7),
+    Column("file", 24, 0, fill=True),
+    Column("reason", 0, 6, whole=True),
+)
+WITHOUT_REASON = COLUMNS[:-1]
 
 
 class QueueScreen(BaseScreen):
@@ -33,55 +42,45 @@ class QueueScreen(BaseScreen):
 
     COMMANDS_LIST = QUEUE
     TITLE_KEY = "ui.screen.queue"
+    MODE = "queue"
 
     def __init__(self) -> None:
         super().__init__()
         self.states: dict[int, str] = {}
         self.items: dict[int, QueueItemView] = {}
-        self.narrow = False
 
     def compose(self) -> ComposeResult:
-        """A summary line, the table, the footer."""
+        """The screens bar, a summary line, the table (or what to do when empty), the footer."""
+        yield from self.compose_header()
         yield Label("", id="queue-summary", markup=False)
-        yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(
+            COLUMNS, middle_cut=frozenset({"file"}), id="queue-table", zebra_stripes=True
+        )
+        yield Label("", id="queue-empty", markup=False)
         # The highlighted row in full: its file and the reason of a failure, whatever the width.
         yield Label("", id="queue-current", markup=False)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        """Columns, then the rows the engine has."""
-        self._add_columns()
+        """Headers, then the rows the engine has."""
+        self._label_columns()
         self.table.focus()
         self._reload()
 
-    def _add_columns(self) -> None:
-        self.narrow = self.app.size.width < NARROW
-        widths = NARROW_WIDTHS if self.narrow else WIDTHS
-        for key in COLUMNS:
-            self.table.add_column(t(f"ui.queue.col.{key}"), key=key, width=widths.get(key))
-
-    def on_resize(self, event: events.Resize) -> None:
-        """Crossing the narrow width: narrower title and bar columns so the state shows."""
-        super().on_resize(event)
-        if self.is_mounted and (event.size.width < NARROW) != self.narrow:
-            self._rebuild_table()
+    def _label_columns(self) -> None:
+        self.table.set_labels({c.key: t(f"ui.queue.col.{c.key}") for c in COLUMNS})
 
     def relabel(self) -> None:
         """The language changed: headers, states and reasons again (the cursor row stays)."""
         super().relabel()
         if self.is_mounted:
-            self._rebuild_table()
-
-    def _rebuild_table(self) -> None:
-        row = self.table.cursor_row
-        self.table.clear(columns=True)
-        self._add_columns()
-        self._reload(cursor_row=row)
+            self._label_columns()
+            self._reload()
 
     @property
-    def table(self) -> DataTable[Any]:
+    def table(self) -> FitTable:
         """The queue table."""
-        return self.query_one("#queue-table", DataTable)
+        return self.query_one("#queue-table", FitTable)
 
     def on_queue_changed(self, message: QueueChanged) -> None:
         """Rebuild rows from the engine (items added, removed or changed state)."""
@@ -89,52 +88,43 @@ class QueueScreen(BaseScreen):
             self._reload()
 
     @work(group="queue-reload", exclusive=True, exit_on_error=False)
-    async def _reload(self, cursor_row: int | None = None) -> None:
+    async def _reload(self) -> None:
         engine = self.modella.services.engine
-        items = list(await engine.items()) if engine is not None else []
-        table = self.table
-        seen: set[str] = set()
+        items: Sequence[QueueItemView] = list(await engine.items()) if engine is not None else []
+        self.items = {item.id: item for item in items}
+        self.states = {item.id: item.state for item in items}
         with self.app.batch_update():
-            for item in items:
-                key = str(item.id)
-                seen.add(key)
-                self.states[item.id] = item.state
-                self.items[item.id] = item
-                cells = self._cells(item)
-                if key in table.rows:
-                    for column, value in zip(COLUMNS, cells, strict=True):
-                        table.update_cell(key, column, value, update_width=column == "reason")
-                else:
-                    table.add_row(*cells, key=key)
-            for row_key in list(table.rows):
-                if row_key.value not in seen:
-                    table.remove_row(row_key)
-                    if str(row_key.value).isdigit():
-                        self.items.pop(int(str(row_key.value)), None)
-        if cursor_row is not None and table.row_count:
-            table.move_cursor(row=min(cursor_row, table.row_count - 1))
+            table = self.table
+            # A reason column only while some row has a reason to show.
+            table.specs = COLUMNS if any(i.error for i in items) else WITHOUT_REASON
+            table.set_rows([(str(item.id), self._cells(item)) for item in items])
+            self._show_empty(not items)
         self._show_current()
         running = sum(1 for i in items if i.state == "running")
-        self.query_one("#queue-summary", Label).update(
-            t("ui.queue.summary", total=len(items), running=running)
-        )
+        failed = sum(1 for i in items if i.state == "failed")
+        summary = t("ui.queue.summary", total=len(items), running=running)
+        if failed:
+            summary += " · " + t("ui.queue.summary_failed", count=failed)
+        self.query_one("#queue-summary", Label).update(summary)
 
-    def _cells(self, item: QueueItemView) -> tuple[Text, ...]:
+    def _show_empty(self, empty: bool) -> None:
+        self.table.display = not empty
+        label = self.query_one("#queue-empty", Label)
+        label.display = empty
+        label.update(t("ui.queue.empty") if empty else "")
+
+    def _cells(self, item: QueueItemView) -> dict[str, Cell]:
         done, total, state = item.bytes_done, item.expected_size, item.state
-        cells = {
+        return {
             "title": Text(clean(item.title), no_wrap=True, overflow="ellipsis"),
-            "state": Text(t(f"ui.state.{state}") if state else ""),
-            "bar": progress_bar(done, total),
+            "state": Text(t(f"ui.state.{state}") if state else "", style=_state_style(state)),
+            "bar": partial(progress_bar, done, total),
             "pct": Text(percent(done, total)),
             "speed": Text(""),
             "eta": Text(""),
-            "file": Text(clean(item.file_name), no_wrap=True, overflow="ellipsis"),
-            "reason": Text(
-                clean(reason_text(item.error, item.error_params)),
-                style="bold" if state == "failed" else "",
-            ),
+            "file": Text(clean(item.file_name), no_wrap=True),
+            "reason": Text(clean(reason_text(item.error, item.error_params)), no_wrap=True),
         }
-        return tuple(cells[key] for key in COLUMNS)
 
     def _show_current(self) -> None:
         """The line under the table: file, state and reason of the highlighted row."""
@@ -158,30 +148,22 @@ class QueueScreen(BaseScreen):
             return
         table = self.table
         with self.app.batch_update():
-            self._apply_progress(table, message)
-
-    def _apply_progress(self, table: DataTable[Any], message: QueueProgress) -> None:
-        for item_id, p in message.snapshot.items():
-            key = str(item_id)
-            speed = f"{human_size(p.speed_bps)}/s" if p.speed_bps else ""
-            try:
-                table.update_cell(key, "bar", progress_bar(p.done, p.total))
-                table.update_cell(key, "pct", Text(percent(p.done, p.total)))
-                table.update_cell(key, "speed", Text(speed))
-                table.update_cell(key, "eta", Text(duration(p.eta_s)))
-            except (CellDoesNotExist, RowDoesNotExist):
-                continue  # the row arrives with the next reload
+            for item_id, p in message.snapshot.items():
+                speed = f"{human_size(p.speed_bps)}/s" if p.speed_bps else ""
+                table.update_cells(
+                    str(item_id),
+                    {
+                        "bar": partial(progress_bar, p.done, p.total),
+                        "pct": Text(percent(p.done, p.total)),
+                        "speed": Text(speed),
+                        "eta": Text(duration(p.eta_s)),
+                    },
+                )
 
     # ----- actions -----------------------------------------------------------------------------
     def _selected_id(self) -> int | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except CellDoesNotExist:
-            return None
-        return int(str(key.value)) if key.value and str(key.value).isdigit() else None
+        key = self.table.current_key if self.table.display else None
+        return int(key) if key is not None and key.isdigit() else None
 
     def _call(self, action: Callable[[], Awaitable[None]]) -> None:
         async def run() -> None:
@@ -218,3 +200,8 @@ class QueueScreen(BaseScreen):
         """Remove done, failed and cancelled rows."""
         if (engine := self.modella.services.engine) is not None:
             self._call(engine.clear_finished)
+
+
+def _state_style(state: str) -> str:
+    """Failed stands out by weight as well as colour."""
+    return "bold" if state == "failed" else ""

@@ -40,9 +40,11 @@ class SettingsScreen(BaseScreen):
 
     COMMANDS_LIST = SETTINGS
     TITLE_KEY = "ui.screen.settings"
+    MODE = "settings"
 
     def compose(self) -> ComposeResult:
         """One row a setting."""
+        yield from self.compose_header()
         settings = self.modella.settings
         with VerticalScroll(id="settings-form"):
             for key, which in SECRET_FIELDS.items():
@@ -84,12 +86,14 @@ class SettingsScreen(BaseScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        """Compact fields from the start on a short terminal."""
+        """Compact fields on a short terminal; the keyboard starts in the first field."""
         self._fit(self.app.size.height)
+        first = next((w for w in self.query(TextInput) if not w.disabled), None)
+        if first is not None:
+            first.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         """Borderless fields below 40 lines, so every setting fits at 80×24."""
-        super().on_resize(event)
         self._fit(event.size.height)
 
     def _fit(self, height: int) -> None:
@@ -108,6 +112,7 @@ class SettingsScreen(BaseScreen):
             return False
         if not quiet:
             self._saved(key)
+        self.modella.apply_setting(key)
         return True
 
     def _saved(self, key: str) -> None:
@@ -168,7 +173,8 @@ class SettingsScreen(BaseScreen):
                 field.placeholder = self.modella.settings.display(key)
             return
         if value and value != str(self.modella.settings.get(key)):
-            self._save(key, value)
+            # A new folder gets its own notice (where downloads go now), not a second toast.
+            self._save(key, value, quiet=key == "models_dir")
 
     @on(Button.Pressed, "#test-civitai")
     def _test_civitai(self) -> None:

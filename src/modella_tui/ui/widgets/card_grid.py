@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from modella_tui.core.civitai.parse import is_mature
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiModel
 from modella_tui.ui.textutil import clean, compact, fit
@@ -333,13 +334,20 @@ class CardGrid(ScrollView, can_focus=True):
             return [Segment(fit(desc, inner), base + style("card-grid--desc"))]
         # Stats line, with badges on the right; badges are words, not colours only.
         s = model.stats
-        rating = f"★{s.rating:.1f} " if s.rating is not None else ""
+        # Civitai stopped collecting ratings: a rating nobody gave is not shown as ★0.0.
+        rated = bool(s.rating) and s.rating_count != 0
+        rating = f"★{s.rating:.1f} " if rated and s.rating is not None else ""
         stats = f"{rating}♥{compact(s.likes)} ↓{compact(s.downloads)}"
-        badge, badge_class = "", "card-grid--local"
+        badges: list[str] = []
+        badge_class = "card-grid--local"
+        if is_mature(model):
+            badges.append(t("ui.card.nsfw"))
         if model.id in self.local_ids:
-            badge = t("ui.card.local")
+            badges.append(t("ui.card.local"))
         elif model.id in self.queued_ids:
-            badge, badge_class = t("ui.card.queued"), "card-grid--queued"
+            badges.append(t("ui.card.queued"))
+            badge_class = "card-grid--queued"
+        badge = " ".join(badges)
         badge_w = min(cell_len(badge), max(0, inner - 8))
         badge = fit(badge, badge_w) if badge else ""
         left = fit(stats, inner - badge_w)

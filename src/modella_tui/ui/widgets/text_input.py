@@ -1,10 +1,17 @@
-"""Textual's Input without `ctrl+w`, which browsers and web terminals take."""
+"""Textual's Input without `ctrl+w` (browsers and web terminals take it), and with `escape` to leave.
+
+While a field has focus every printable key types into it — digits and `q` included — because the
+screen and app keys are not priority bindings. `escape` leaves the field (focus goes back to the
+screen, whose keys work again) and says so with `TextInput.Left`, so a screen can move focus
+somewhere useful (the browser goes back to its cards).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Input
 
 from modella_tui.ui.bindings import replace_bindings
@@ -13,6 +20,20 @@ from modella_tui.ui.commands.base import FORBIDDEN_KEYS
 
 class TextInput(Input):
     """An Input whose word-delete lives on `alt+backspace`/`ctrl+backspace` instead of `ctrl+w`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", show=False)]
+
+    class Left(Message):
+        """The user left the field with `escape`."""
+
+        def __init__(self, field: TextInput) -> None:
+            super().__init__()
+            self.field = field
+
+        @property
+        def control(self) -> TextInput:
+            """The field that was left (for `@on(TextInput.Left, "#id")`)."""
+            return self.field
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -23,3 +44,8 @@ class TextInput(Input):
             [Binding(key, "delete_left_word", show=False) for key in left],
             lambda key, _b: key in FORBIDDEN_KEYS or key in left,
         )
+
+    def action_leave(self) -> None:
+        """Give the keyboard back to the screen."""
+        self.post_message(self.Left(self))
+        self.screen.set_focus(None)
