@@ -1,5 +1,5 @@
-"""What the CLI prints of remote data: no escape sequence on a pipe or a terminal, scan results in
-words."""
+"""What the CLI does with remote data: no escape sequence on a pipe or a terminal, scan results
+in words, oversized answers refused."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RunCli
 from tests.fakes.catalog import ESCAPE_NAME, KIB, Blob, CFile, CModel, CVersion
 from tests.fakes.fakehub import FakeHub
 
@@ -180,3 +181,14 @@ def test_config_output_is_cleaned(tmp_path: Path, fakehub: FakeHub) -> None:
         proc = subprocess.run(modella(*args), capture_output=True, env=env, timeout=60, check=False)
         assert proc.returncode == 0, proc.stderr
         assert b"\x1b" not in proc.stdout + proc.stderr and b"models" in proc.stdout
+
+
+def test_an_oversized_api_answer_is_one_sentence_and_exit_5(
+    run_cli: RunCli, fakehub: FakeHub
+) -> None:
+    padding = b" " * (17 * 1024 * 1024)  # past the 16 MiB cap
+    fakehub.fail_next("civitai", "/api/v1/models", 200, body=b'{"items": []' + padding + b"}")
+    proc = run_cli("search", "ink")
+    assert proc.returncode == 5, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "16 MB" in lines[0] and "Traceback" not in proc.stderr
