@@ -99,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = "download"
     else:
         args = parser.parse_args(args_list)
+    if args.command != "serve":  # the server logs to its terminal; each tab's app does this
+        from modella_tui.cli.common import secrets_of
+        from modella_tui.core.applog import install_log_file
+
+        install_log_file(lambda: secrets_of(settings))
     try:
         return _dispatch(args, settings)
     except ModellaError as exc:
