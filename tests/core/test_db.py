@@ -162,3 +162,29 @@ async def test_response_cache_expires(tmp_path: Path) -> None:
         now[0] += 61
         assert await cache.get("k") is None
         assert await cache.get_stale("k") == '{"a": 1}'
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    # Every browser tab of `modella serve` is a process that opens the same new database at
+    # start: only one may run a migration step, the others must find it done.
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from modella_tui.core.store.db import Database\n"
+        "async def main():\n"
+        "    db = await Database(Path(sys.argv[1])).open()\n"
+        "    await db.close()\n"
+        "asyncio.run(main())\n"
+    )
+    for round_ in range(3):
+        path = tmp_path / f"r{round_}" / "modella.db"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(path)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), [e for e in errors if e][:1]

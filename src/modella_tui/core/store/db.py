@@ -115,6 +115,12 @@ class Database:
             # One transaction per step: a crash mid-way leaves user_version unchanged.
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                # Another process (a second tab, a CLI) may have applied it while we waited for
+                # the write lock: the version is read again under the lock.
+                (now,) = await (await self.conn.execute("PRAGMA user_version")).fetchone() or (0,)
+                if now >= number:
+                    await self.conn.execute("COMMIT")
+                    continue
                 for statement in _split_sql(script):
                     await self.conn.execute(statement)
                 if os.environ.get("MODELLA_TEST_CRASH_AT") == f"migration-{number}":
