@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -188,3 +189,16 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) ->
         ]
         errors = [p.communicate(timeout=60)[1] for p in procs]
         assert all(p.returncode == 0 for p in procs), [e for e in errors if e][:1]
+
+
+async def test_the_state_folders_it_creates_are_private_and_an_existing_one_keeps_its_mode(
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    async with Database(shared / "new" / "state" / "m.db"):
+        pass
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    for folder in (shared / "new", shared / "new" / "state"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from modella_tui.core import paths
 from modella_tui.core.errors import StateError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -74,7 +75,7 @@ class Database:
         """Connect, set pragmas, migrate; a corrupt file is set aside and a fresh one made."""
         from modella_tui.core.i18n import t
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        paths.ensure_private_dir(self.path.parent)  # new folders 0700; an existing one as it is
         try:
             await self._connect_and_migrate()
         except sqlite3.DatabaseError as exc:
