@@ -663,3 +663,70 @@ async def test_paging_the_fake_hub_end_to_end() -> None:
     assert len(seen) == len(set(seen))
     assert mature and not mature & set(seen)  # leaked mature items filtered on our side
     assert len(seen) == len(hub.catalog.models) - len(mature)
+
+
+# --- body caps ---------------------------------------------------------------------------
+
+
+def counting_body(first: bytes, chunks: int, size: int, sent: list[int]) -> AsyncIterator[bytes]:
+    """A streamed body without Content-Length; `sent` counts the chunks handed out."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        for _ in range(chunks):
+            sent.append(1)
+            yield b" " * size
+
+    return body()
+
+
+@respx.mock
+async def test_an_oversized_answer_is_refused_before_parsing_or_caching(db: Database) -> None:
+    c = CivitaiClient(API, Secret(KEY), ResponseCache(db), sleep=FakeSleep())
+    c.max_body = 4096
+    big = json.dumps(model_json(1, description="x" * 5000)).encode()
+    route = respx.get(f"{API}/api/v1/models/1").respond(200, content=big)
+    with pytest.raises(BadResponseError) as err:
+        await c.model(1)
+    assert err.value.key == "civitai.error.too_large"
+    assert (
+        API.removeprefix("http://") in err.value.message and "stopped reading" in err.value.message
+    )
+    assert_no_key(err.value, c)
+    assert route.call_count == 1  # not retried: a second try would be as big
+    assert await db.fetchall("SELECT key FROM model_cache") == []
+    await c.close()
+
+
+@respx.mock
+async def test_the_body_cap_holds_without_content_length(client: CivitaiClient) -> None:
+    client.max_body = 64 * 1024
+    sent: list[int] = []
+    respx.get(f"{API}/api/v1/models").mock(
+        return_value=httpx.Response(200, content=counting_body(b'{"items": [', 1000, 4096, sent))
+    )
+    with pytest.raises(BadResponseError) as err:
+        await client.search(SearchParams(query="ink"))
+    assert err.value.key == "civitai.error.too_large"
+    assert len(sent) < 20  # stopped soon after 64 KiB, not at the 4 MB end of the body
+
+
+@respx.mock
+async def test_an_answer_at_the_cap_is_read_whole(client: CivitaiClient) -> None:
+    body = json.dumps(model_json(1)).encode()
+    client.max_body = len(body)
+    respx.get(f"{API}/api/v1/models/1").respond(200, content=body)
+    assert (await client.model(1)).id == 1
+
+
+@respx.mock
+async def test_a_huge_error_page_is_read_only_for_its_first_sentence(
+    client: CivitaiClient,
+) -> None:
+    sent: list[int] = []
+    body = counting_body(b"cursor is not valid" + b" " * 10, 10_000, 4096, sent)
+    respx.get(f"{API}/api/v1/models").mock(return_value=httpx.Response(400, content=body))
+    with pytest.raises(UsageError) as err:
+        await client.search(SearchParams(query="ink"))
+    assert "cursor is not valid" in err.value.message
+    assert len(sent) < 40  # 64 KiB of a 40 MB page

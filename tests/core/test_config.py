@@ -156,3 +156,101 @@ def test_invalid_file_values_warn_once_and_count_as_default(tmp_path: Path) -> N
     assert len(s.warnings) == 2
     assert all(str(path) in w for w in s.warnings)
     assert s.get("layout") == "forge" and s.source("layout") == "default"
+
+
+# ----- the settings folder: only what Modella creates is made private ---------------------------
+
+
+def test_a_shared_sticky_folder_keeps_its_mode_when_settings_are_saved(tmp_path: Path) -> None:
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    path = shared / "config.toml"
+    config.load({"MODELLA_CONFIG": str(path)}).set("theme", "light")
+    mode = shared.stat().st_mode
+    assert mode & stat.S_ISVTX and stat.S_IMODE(mode) == 0o1777
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_existing_home_folder_keeps_its_mode(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o755)
+    config.load({"MODELLA_HOME": str(home)}).set("theme", "light")
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755
+    assert stat.S_IMODE((home / "config.toml").stat().st_mode) == 0o600
+
+
+def test_folders_modella_creates_are_0700_each(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    base.chmod(0o755)
+    path = base / "new" / "deeper" / "config.toml"
+    old = os.umask(0o022)
+    try:
+        config.load({"MODELLA_CONFIG": str(path)}).set("theme", "light")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((base / "new").stat().st_mode) == 0o700
+    assert stat.S_IMODE((base / "new" / "deeper").stat().st_mode) == 0o700
+    assert stat.S_IMODE(base.stat().st_mode) == 0o755
+
+
+def test_a_0644_config_file_is_still_made_0600(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    path = shared / "config.toml"
+    path.write_text('theme = "light"\n')
+    path.chmod(0o644)
+    settings = config.load({"MODELLA_CONFIG": str(path)})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert any("0600" in w for w in settings.warnings)
+    path.chmod(0o644)
+    settings.set("layout", "comfyui")  # saving replaces it with a private file too
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
+
+# ----- the Civitai URL: https, or plain http to this machine only -----------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://civitai.com",
+        "http://127.0.0.1:8080",
+        "http://127.9.8.7",
+        "http://localhost:3000",
+        "http://LOCALHOST",
+        "http://[::1]:8000",
+    ],
+)
+def test_https_or_loopback_http_civitai_urls_are_accepted(tmp_path: Path, url: str) -> None:
+    s = config.load(_env(tmp_path))
+    s.set("civitai.url", url)
+    assert config.load(_env(tmp_path)).civitai_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://civitai.com",
+        "http://10.0.0.2:8080",
+        "http://192.168.1.5",
+        "http://localhost.evil.example",
+        "http://127.0.0.1.nip.io",
+        "http://[::ffff:10.0.0.1]",
+    ],
+)
+def test_plain_http_to_another_host_is_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.load(_env(tmp_path)).set("civitai.url", url)
+    assert info.value.key == "error.config_url_https"
+    assert "https://" in info.value.message and "civitai.url" in info.value.message
+
+
+def test_plain_http_from_the_environment_warns_and_uses_the_default(tmp_path: Path) -> None:
+    s = config.load(_env(tmp_path, MODELLA_CIVITAI_URL="http://civitai.example"))
+    assert s.civitai_url == config.DEFAULT_CIVITAI_URL
+    assert any("https://" in w and "civitai.url" in w for w in s.warnings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -60,7 +61,9 @@ async def test_corrupt_database_is_set_aside(tmp_path: Path, damage: str) -> Non
     async with Database(path) as db:
         for i in range(300):
             await db.execute("INSERT INTO model_cache VALUES (?, ?, 0, 1)", (f"k{i}", "x" * 500))
-    assert not Path(str(path) + "-wal").exists() or True
+        assert db.journal_mode == "wal" and Path(str(path) + "-wal").exists()
+    # Closing checkpoints the log into the file and removes it: the damage below hits all the data.
+    assert not Path(str(path) + "-wal").exists()
     if damage == "garbage":
         path.write_bytes(b"this is not a database at all" * 100)
     else:
@@ -162,3 +165,42 @@ async def test_response_cache_expires(tmp_path: Path) -> None:
         now[0] += 61
         assert await cache.get("k") is None
         assert await cache.get_stale("k") == '{"a": 1}'
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    # Every browser tab of `modella serve` is a process that opens the same new database at
+    # start: only one may run a migration step, the others must find it done.
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from modella_tui.core.store.db import Database\n"
+        "async def main():\n"
+        "    db = await Database(Path(sys.argv[1])).open()\n"
+        "    await db.close()\n"
+        "asyncio.run(main())\n"
+    )
+    for round_ in range(3):
+        path = tmp_path / f"r{round_}" / "modella.db"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(path)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), [e for e in errors if e][:1]
+
+
+async def test_the_state_folders_it_creates_are_private_and_an_existing_one_keeps_its_mode(
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    async with Database(shared / "new" / "state" / "m.db"):
+        pass
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    for folder in (shared / "new", shared / "new" / "state"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder

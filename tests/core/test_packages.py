@@ -146,6 +146,7 @@ def test_shipped_ids_and_files_are_unique_and_types_known(shipped: Catalogue) ->
 
 
 def test_shipped_category_titles_are_translated(shipped: Catalogue) -> None:
+    assert shipped.categories
     for category in shipped.categories:
         assert category.title != category.title_key, category.title_key
 
@@ -166,13 +167,14 @@ def test_every_repo_and_path_is_in_the_reference_or_well_known(shipped: Catalogu
 
 def test_no_removed_repo_and_known_gated_repos_are_marked(shipped: Catalogue) -> None:
     assert not {p.repo for p in shipped.packages} & REMOVED_REPOS
-    for p in shipped.packages:
-        if p.repo in KNOWN_GATED:
-            assert p.gated, p.id
+    gated = [p for p in shipped.packages if p.repo in KNOWN_GATED]
+    assert {p.repo for p in gated} == KNOWN_GATED  # both ship, so the check below checks them
+    assert all(p.gated for p in gated), [p.id for p in gated if not p.gated]
 
 
 def test_ships_no_sizes_hashes_or_commits() -> None:
     raw = json.loads(packages.default_path().read_text(encoding="utf-8"))
+    assert raw["packages"] and all(pkg["files"] for pkg in raw["packages"])
     for pkg in raw["packages"]:
         assert pkg.get("revision", "main") == "main", pkg["id"]
         for f in pkg["files"]:
@@ -191,11 +193,11 @@ def test_prefers_safetensors_except_where_no_variant_exists(shipped: Catalogue) 
 
 
 def test_controlnet_yaml_sits_next_to_its_weights(shipped: Catalogue) -> None:
-    for p in shipped.packages:
-        for f in p.files:
-            if f.path.endswith(".yaml"):
-                assert f.type == "Controlnet"
-                assert p.file(f.path.removesuffix(".yaml") + ".pth") is not None, f.path
+    yamls = [(p, f) for p in shipped.packages for f in p.files if f.path.endswith(".yaml")]
+    assert yamls, "no .yaml config shipped: this test would check nothing"
+    for p, f in yamls:
+        assert f.type == "Controlnet"
+        assert p.file(f.path.removesuffix(".yaml") + ".pth") is not None, f.path
 
 
 def test_packs_resolve_to_real_files(shipped: Catalogue) -> None:

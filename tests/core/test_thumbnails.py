@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from modella_tui.core.thumbnails import (
     small_url,
 )
 from tests.fakes.fakehub import FakeHub
+from tests.fakes.resolver import fake_resolver
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -169,6 +171,88 @@ async def test_no_request_for_videos_or_odd_urls(tmp_path: Path) -> None:
     assert asked == []
 
 
+async def test_previews_never_reach_link_local_or_metadata_addresses(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, headers={"content-type": "image/png"}, content=PNG_MAGIC)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        for url in (
+            "http://169.254.169.254/latest/meta-data/iam/a.png",
+            "http://[fe80::1]/a/b/c.png",
+            "http://[fd00:ec2::254]/a/b/c.png",
+            "http://2852039166/a/b/c.png",
+            "http://[::ffff:169.254.169.254]/a/b/c.png",
+            "javascript:alert(1)",
+            "data:image/png;base64,iVBORw0KGgo=",
+        ):
+            assert await thumbnails.fetch_image(http, url) is None, url
+    assert asked == []
+
+
+async def test_a_redirect_to_the_metadata_address_is_not_followed(
+    fakehub: FakeHub, tmp_path: Path
+) -> None:
+    fakehub.fail_next(
+        "cdn", "/images/", 302, headers={"Location": "http://169.254.169.254/latest/x.png"}
+    )
+    followed: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        followed.append(str(request.url))
+        return httpx.Response(200, headers={"content-type": "image/png"}, content=PNG_MAGIC)
+
+    mounts = {"http://169.254.169.254": httpx.MockTransport(handler)}
+    async with httpx.AsyncClient(mounts=mounts) as http:
+        got = await fetch_thumbnail(http, f"{fakehub.cdn_url}/images/a/b/width=450/1.png", tmp_path)
+    assert got is None
+    assert len(image_requests(fakehub)) == 1 and followed == []
+
+
+async def test_a_redirect_to_another_allowed_host_is_followed(
+    fakehub: FakeHub, tmp_path: Path
+) -> None:
+    target = f"{fakehub.cdn_url}/images/a/b/width=450/2.png"
+    fakehub.fail_next("cdn", "/images/a/b/width=450/1.png", 302, headers={"Location": target})
+    async with httpx.AsyncClient() as http:
+        got = await fetch_thumbnail(http, f"{fakehub.cdn_url}/images/a/b/width=450/1.png", tmp_path)
+    assert got is not None and got.read_bytes().startswith(PNG_MAGIC)
+    assert image_requests(fakehub) == ["/images/a/b/width=450/1.png", "/images/a/b/width=450/2.png"]
+
+
+async def test_a_name_that_resolves_to_the_metadata_address_is_not_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_resolver(monkeypatch, {"metadata.test": ["169.254.169.254"]})
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, headers={"content-type": "image/png"}, content=PNG_MAGIC)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        assert await fetch_thumbnail(http, "http://metadata.test/a/b/1.png", tmp_path) is None
+    assert asked == []
+
+
+async def test_the_fetch_connects_to_the_address_that_was_checked(
+    fakehub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rebinding DNS server: the first answer passes the check, any later one is the metadata
+    # address. The request must go to the first answer, keeping the name in its Host header.
+    answers = iter([["127.0.0.1"]])
+    asked = fake_resolver(monkeypatch, {"images.test": lambda: next(answers, ["169.254.169.254"])})
+    port = fakehub.cdn_url.rsplit(":", 1)[1]
+    async with httpx.AsyncClient(timeout=5) as http:
+        got = await fetch_thumbnail(http, f"http://images.test:{port}/images/a/b/c/1.png", tmp_path)
+    assert got is not None and got.read_bytes().startswith(PNG_MAGIC)
+    assert asked == ["images.test"]
+    (record,) = [r for r in fakehub.log if r.server == "cdn"]
+    assert record.headers.get("host") == f"images.test:{port}"
+
+
 # ----- decode -----------------------------------------------------------------------------------
 
 
@@ -240,3 +324,66 @@ def test_prune_keeps_the_newest(tmp_path: Path) -> None:
     assert thumbnails.prune(tmp_path, keep=2) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f3", "f4"]
     assert thumbnails.prune(tmp_path / "missing") == 0
+
+
+def test_decode_refuses_images_over_the_pixel_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = save_rows(tmp_path / "good.png", [RED] * 64, width=64)
+    assert decode(good, 10, 5) is not None
+    monkeypatch.setattr(thumbnails, "MAX_PIXELS", 64 * 64 - 1)
+    assert decode(good, 10, 5) is None
+
+
+def header_only_png(path: Path, width: int, height: int) -> Path:
+    """A PNG that claims `width` × `height` pixels and holds almost none (a decompression bomb's
+    header)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        PNG_MAGIC
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_the_pixel_budget_is_checked_before_anything_is_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 8000 × 8000 is under Pillow's own guard, over the preview budget: refused from the header.
+    bomb = header_only_png(tmp_path / "bomb.png", 8000, 8000)
+    decoded: list[str] = []
+    real_load = Image.Image.load
+
+    def spy_load(self: Image.Image) -> Any:
+        decoded.append(self.mode)
+        return real_load(self)
+
+    monkeypatch.setattr(Image.Image, "load", spy_load)
+    assert decode(bomb, 40, 20) is None
+    assert decoded == []
+
+
+def test_only_the_shrunk_image_is_converted_to_rgb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Image.new("L", (1200, 900), 128).save(tmp_path / "grey.png", "PNG")
+    converted: list[tuple[int, int]] = []
+    real_convert = Image.Image.convert
+
+    def spy_convert(self: Image.Image, *args: Any, **kwargs: Any) -> Image.Image:
+        converted.append(self.size)
+        return real_convert(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "convert", spy_convert)
+    pixels = decode(tmp_path / "grey.png", cols=40, rows=15)
+    assert pixels is not None and len(pixels[0]) == 40
+    assert converted and all(w <= 40 and h <= 30 for w, h in converted), converted

@@ -618,6 +618,9 @@ LEAKY_LEVEL = 123
 TI_TRAVERSAL = 124
 INK_SKETCH = 125
 
+# A terminal's clipboard write (OSC 52) carrying "evil" in base64: what hostile remote text holds.
+OSC52 = "\x1b]52;c;ZXZpbA==\x07"
+
 
 class _Builder:
     """Makes ids, blobs, files and versions for the default catalog."""
@@ -706,10 +709,15 @@ def _special_models(b: _Builder) -> list[CModel]:
                       trained_words=["[link='https://evil.example']x[/link]"]),
         ], description="<p>[bold]not bold[/bold] [@click=app.bell]ring[/]</p>",
             tags=["[i]tag[/i]", "markup"], stats=s()),
-        CModel(ESCAPE_NAME, "\x1b[31mRed Alert\x1b[0m LoRA", "LORA", "nightowl", [
-            b.version(1121, "v1\x1b]52;c;ZXZpbA==\x07", "SD 1.5",
-                      [b.cfile("red\x1b[2Jalert.safetensors")], 41),
-        ], description="<p>\x1b[2Jclears the screen</p>", tags=["escape"], stats=s()),
+        # Escape sequences everywhere remote text goes: a clipboard write (OSC 52), a screen clear.
+        CModel(ESCAPE_NAME, f"\x1b[31mRed Alert\x1b[0m LoRA{OSC52}\x1b[2J", "LORA", "nightowl", [
+            b.version(1121, f"v1{OSC52}", "SD 1.5", [b.cfile("red\x1b[2Jalert.safetensors")], 41,
+                      trained_words=[f"red{OSC52}alert", "\x1b[2Jsiren"]),
+        ], description=(
+            "<p>\x1b[2Jclears the screen</p>"
+            f"<pre>line one\n{OSC52}line two\x1b[2J\nline three</pre>"
+            f'<p><a href="https://evil.example/{OSC52}">the page</a></p>'
+        ), tags=["escape", f"tag{OSC52}"], stats=s()),
         CModel(TRAVERSAL_FILE, "Sneaky Path LoRA", "LORA", "pixelsmith", [
             b.version(1131, "v1", "SD 1.5", [b.cfile("../../.bashrc")], 42),
         ], tags=["hostile"], stats=s()),

@@ -88,8 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = config.load()
     i18n.set_language(i18n.resolve_language(settings.get("language")))
+    from modella_tui.core.textsafe import clean
+
     for warning in settings.warnings:
-        sys.stderr.write(warning + "\n")
+        sys.stderr.write(clean(warning) + "\n")
     parser = build_parser()
     if args_list[:1] == ["download"]:
         # `download A --file X B`: options may sit between REFs (argparse's top level can't do that).
@@ -97,11 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = "download"
     else:
         args = parser.parse_args(args_list)
+    if args.command != "serve":  # the server logs to its terminal; each tab's app does this
+        from modella_tui.cli.common import secrets_of
+        from modella_tui.core.applog import install_log_file
+
+        install_log_file(lambda: secrets_of(settings))
     try:
         return _dispatch(args, settings)
     except ModellaError as exc:
-        from modella_tui.core.textsafe import clean
-
         sys.stderr.write(clean(exc.message) + "\n")
         return exc.exit_code
     except KeyboardInterrupt:

@@ -7,22 +7,31 @@ import sys
 
 from modella_tui.core.config import SPECS, Settings
 from modella_tui.core.i18n import t
+from modella_tui.core.textsafe import clean
+
+
+def _out(text: str) -> None:
+    # Values can come from the environment or a file someone else wrote: never raw to a terminal.
+    print(clean(text))
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(clean(text) + "\n")
 
 
 def run_config(args: argparse.Namespace, settings: Settings) -> int:
     """Read or write settings; secrets are only ever shown masked."""
     action = args.config_command
     if action == "path":
-        print(settings.path)
+        _out(str(settings.path))
         return 0
     if action == "get":
-        value = settings.display(args.key)
-        print(value)
+        _out(settings.display(args.key))
         _note_source(settings, args.key)
         return 0
     if action == "set":
         settings.set(args.key, args.value)
-        print(
+        _out(
             t(
                 "config.saved",
                 key=args.key,
@@ -31,19 +40,19 @@ def run_config(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         if settings.source(args.key) == "env":
-            sys.stderr.write(t("config.env_overrides", key=args.key) + "\n")
+            _err(t("config.env_overrides", key=args.key))
         return 0
     if action == "unset":
         settings.unset(args.key)
-        print(t("config.unset", key=args.key))
+        _out(t("config.unset", key=args.key))
         return 0
     width = max(len(s.key) for s in SPECS)
     for spec in SPECS:
         source = t(f"config.source.{settings.source(spec.key)}")
-        print(f"{spec.key:<{width}}  {settings.display(spec.key)}  ({source})")
+        _out(f"{spec.key:<{width}}  {settings.display(spec.key)}  ({source})")
     return 0
 
 
 def _note_source(settings: Settings, key: str) -> None:
     if settings.source(key) == "env":
-        sys.stderr.write(t("config.from_env", key=key) + "\n")
+        _err(t("config.from_env", key=key))

@@ -27,6 +27,7 @@ def file_json(f: CivitaiFile) -> dict[str, Any]:
         "sha256": f.sha256,
         "pickleScan": f.pickle_scan,
         "virusScan": f.virus_scan,
+        "scan": f.scan_state,
     }
 
 
@@ -110,8 +111,8 @@ def print_table(
 
 
 def print_line(text: str) -> None:
-    """A line of text with remote parts already cleaned by the caller."""
-    sys.stdout.write(text + "\n")
+    """A line of text, cleaned again as a whole (callers clean each remote part already)."""
+    sys.stdout.write(clean(text, keep_newlines=True) + "\n")
 
 
 def no_results() -> None:

@@ -23,6 +23,13 @@ from modella_tui.core.models import CivitaiModel, HubRepo
 from modella_tui.core.refs import CivitaiRef, parse_ref
 from modella_tui.core.textsafe import clean
 
+# Scan results that earn a sentence under the files table.
+SCAN_NOTES = {
+    "danger": "cli.show.note.danger",
+    "error": "cli.show.note.error",
+    "pending": "cli.show.note.pending",
+}
+
 
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
     """Show one Civitai model or Hub repo."""
@@ -30,7 +37,7 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
         args.ref, civitai_base=settings.civitai_url, hub_base=os.environ.get("HF_ENDPOINT")
     )
     for warning in ref.warnings:
-        sys.stderr.write(warning + "\n")
+        sys.stderr.write(clean(warning) + "\n")
     return asyncio.run(_show(ref, args, settings))
 
 
@@ -112,7 +119,7 @@ def _print_model(model: CivitaiModel, settings: Settings) -> None:
                 f.type,
                 human_size(f.size_bytes),
                 " ".join(x for x in (f.format, f.fp, f.size) if x),
-                f.pickle_scan or "",
+                t(f"cli.show.scan.{f.scan_state}"),
                 (f.sha256 or t("show.no_hash")).lower(),
             ]
             for f in v.files
@@ -122,6 +129,10 @@ def _print_model(model: CivitaiModel, settings: Settings) -> None:
                 t(f"show.col.{c}") for c in ("file", "type", "size", "format", "scan", "sha256")
             ]
             print_table(headers, rows, right={2})
+        for f in v.files:
+            # A word, not a colour: the table may be piped, and colour alone says nothing.
+            if f.scan_state in SCAN_NOTES:
+                print_line("  " + t(SCAN_NOTES[f.scan_state], file=clean(f.name)))
 
 
 def _print_repo(repo: HubRepo) -> None:

@@ -184,6 +184,22 @@ def _check_base_url(key: str, value: str) -> None:
         or parts.fragment
     ):
         raise ConfigError("error.config_url", key=key)
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        # The API key would cross the network in clear text: plain http is for a local server only.
+        raise ConfigError("error.config_url_https", key=key)
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, an address in 127.0.0.0/8, or `::1`: a host that never leaves this machine."""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(repr=False)
@@ -302,35 +318,12 @@ def load(env: dict[str, str] | None = None, path: Path | None = None) -> Setting
     env = dict(os.environ) if env is None else env
     path = path or paths.config_path(env)
     settings = Settings(path=path, env=env)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return settings
-    except OSError as exc:
-        settings.warnings.append(_t("warn.config_unreadable", path=str(path), reason=exc.strerror))
-        return settings
-    try:
-        st = path.stat()
-        if st.st_mode & 0o077:
-            path.chmod(0o600)
-            settings.warnings.append(_t("warn.config_mode_fixed", path=str(path)))
-    except OSError:
-        pass
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        try:
-            bad = _set_aside(path)
-        except OSError:
-            bad = path
-        # The parser's message names the line and column but never quotes the content.
-        settings.warnings.append(
-            _t("warn.config_corrupt", path=str(path), backup=str(bad), reason=str(exc))
-        )
-        return settings
+    data = _read_file(settings)
+    # Values from the environment are checked even without a file: a bad one is said, not used.
     for spec in SPECS:
-        raw_env = next((env[v] for v in spec.env if env.get(v)), None)
-        for raw_value, where in ((raw_env, "env"), (_get_dotted(data, spec.key), str(path))):
+        var = next((v for v in spec.env if env.get(v)), None)
+        raw_env = env[var] if var else None
+        for raw_value, where in ((raw_env, var or ""), (_get_dotted(data, spec.key), str(path))):
             if raw_value is None:
                 continue
             try:
@@ -348,6 +341,37 @@ def load(env: dict[str, str] | None = None, path: Path | None = None) -> Setting
     return settings
 
 
+def _read_file(settings: Settings) -> dict[str, Any]:
+    """The settings file's table; {} when there is none or it is unusable (with a warning)."""
+    path = settings.path
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        settings.warnings.append(_t("warn.config_unreadable", path=str(path), reason=exc.strerror))
+        return {}
+    try:
+        st = path.stat()
+        if st.st_mode & 0o077:
+            path.chmod(0o600)
+            settings.warnings.append(_t("warn.config_mode_fixed", path=str(path)))
+    except OSError:
+        pass
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        try:
+            bad = _set_aside(path)
+        except OSError:
+            bad = path
+        # The parser's message names the line and column but never quotes the content.
+        settings.warnings.append(
+            _t("warn.config_corrupt", path=str(path), backup=str(bad), reason=str(exc))
+        )
+        return {}
+
+
 def _unwrap(data: dict[str, Any]) -> dict[str, Any]:
     return {
         k: _unwrap(v) if isinstance(v, dict) else (v.reveal() if isinstance(v, Secret) else v)
@@ -356,7 +380,8 @@ def _unwrap(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def save(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically: a 0600 temp file in the same 0700 folder, fsync, then `os.replace`."""
+    """Write atomically: a 0600 temp file in the same folder (made 0700 if it is new), fsync,
+    then `os.replace`."""
     paths.ensure_private_dir(path.parent)
     payload = tomli_w.dumps(_unwrap(data)).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)

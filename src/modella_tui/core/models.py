@@ -42,6 +42,18 @@ class CivitaiFile:
         """Civitai's pickle or virus scan flagged it."""
         return "danger" in ((self.pickle_scan or "") + (self.virus_scan or "")).lower()
 
+    @property
+    def scan_state(self) -> str:
+        """Civitai's two scans in one word: `danger`, `error`, `pending`, `ok` or `unknown`.
+
+        The worst result wins: a file is `ok` only when every scan reported says Success.
+        """
+        results = [s.strip().lower() for s in (self.pickle_scan, self.virus_scan) if s]
+        for state in ("danger", "error", "pending"):
+            if state in results:
+                return state
+        return "ok" if results and all(r == "success" for r in results) else "unknown"
+
 
 @dataclass(frozen=True)
 class CivitaiImage:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import unicodedata
@@ -83,13 +84,24 @@ def log_path(env: dict[str, str] | None = None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) with mode 0700 for the last component; return it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o700)
-    except OSError:
-        pass
+    """Create `path` and its missing parents, each new folder 0700 whatever the umask; return it.
+
+    A folder that exists already keeps its mode: it may be a shared `/tmp`-style folder (1777) or
+    the user's home, which are not ours to change (docs/security.md, "Settings folder").
+    """
+    missing: list[Path] = []
+    node = path
+    while not os.path.lexists(node) and node.parent != node:
+        missing.append(node)
+        node = node.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue  # made by someone else meanwhile: theirs, left as it is
+        os.chmod(folder, 0o700, follow_symlinks=False)  # the umask may have taken bits away
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
     return path
 
 

@@ -7,6 +7,9 @@ import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+# Zero-width (non-)joiners are format characters too, but they only shape emoji sequences and
+# Persian or Indic words: harmless, and removing them would break those.
+_JOINERS = {"\u200c", "\u200d"}
 # Query parameters that carry a key, a token or a storage signature (S3/R2, GCS, CloudFront, Azure).
 SECRET_PARAMS = frozenset({
     "token", "api_key", "apikey", "key", "access_token", "signature", "sig", "policy",
@@ -21,24 +24,40 @@ _SECRET_QUERY = re.compile(
 
 
 def clean(text: object, *, keep_newlines: bool = False, replacement: str = "") -> str:
-    """Remote text without ESC or any other control, format (bidi) or line-separator character.
+    """Remote text fit for a terminal or a clipboard: the one cleaning rule of the project.
 
-    Each such character becomes `replacement` (nothing by default; the app uses a space so that
-    column widths stay put).
+    ESC and every other C0/C1 control, the bidi overrides and isolates, the other invisible format
+    characters and the Unicode line separators each become `replacement` (nothing by default; the
+    app uses a space so that column widths stay put). A tab becomes a space. With `keep_newlines`
+    a `\n` stays (multi-line text: descriptions, `<pre>` blocks); a `\r` never does.
     """
+    value = str(text if text is not None else "")
+    # The common case, checked in C: `isprintable` is false for every character handled below.
+    if value.isprintable() or (keep_newlines and all(p.isprintable() for p in value.split("\n"))):
+        return value
     out = []
-    for ch in str(text if text is not None else ""):
+    for ch in value:
         if ch == "\n" and keep_newlines:
             out.append(ch)
-            continue
-        if ch == "\t":
+        elif ch == "\t":
             out.append(" ")
-            continue
-        if unicodedata.category(ch)[0] == "C" or ch in _BIDI or ch in "\u2028\u2029":
+        elif ch in _JOINERS:
+            out.append(ch)
+        elif ch in _BIDI or ch in "\u2028\u2029" or unicodedata.category(ch)[0] == "C":
             out.append(replacement)
-            continue
-        out.append(ch)
+        else:
+            out.append(ch)
     return "".join(out)
+
+
+def has_controls(text: str) -> bool:
+    """Whether `text` holds a character `clean` takes out: a control (tab and newline included),
+    a bidi or other format character, a line separator."""
+    return any(
+        ch not in _JOINERS
+        and (ch in _BIDI or ch in "\u2028\u2029" or unicodedata.category(ch)[0] == "C")
+        for ch in text
+    )
 
 
 def _is_secret_param(name: str) -> bool:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from modella_tui import __version__
-from modella_tui.core import paths
+from modella_tui.core import paths, urlsafe
 
 log = logging.getLogger("modella.thumbnails")
 
@@ -24,6 +24,10 @@ Pixels = list[list[Pair]]
 
 THUMB_WIDTH = 450
 MAX_BYTES = 8 * 1024 * 1024
+MAX_REDIRECTS = 5
+# Pixels a preview may decode, read from the header before any decoding: 8K UHD (33 Mpx) fits,
+# a decompression bomb does not. Decoding that much costs ~130 MB at most, briefly.
+MAX_PIXELS = 40_000_000
 MAX_CACHED = 2000  # ~50 KB each at width 450: about 100 MB at most
 USER_AGENT = f"modella/{__version__}"
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
@@ -90,35 +94,85 @@ async def fetch_image(
 ) -> bytes | None:
     """The bytes of public image `url`, or None (not http, refused, too big, not an image).
 
-    Never sends credentials: no Authorization header (even a client default) and no user info.
+    Never sends credentials: no Authorization header (even a client default), no user info, no
+    cookies. Only http(s) URLs whose host is not link-local or a metadata address are fetched, on
+    every redirect hop too, and the connection goes to the address that was checked.
     """
-    parts = urlsplit(url)
-    # User info in a URL would become Basic auth: images need none, so such a URL is refused.
-    if parts.scheme not in ("http", "https") or "@" in parts.netloc:
-        return None
-    headers = {"User-Agent": USER_AGENT, "Accept": "image/webp,image/png,image/jpeg,image/*"}
-    request = http.build_request(
-        "GET", url, headers=headers, timeout=timeout if timeout is not None else http.timeout
-    )
-    request.headers.pop("Authorization", None)  # even from a client built with a default one
-    try:
-        resp = await http.send(request, stream=True, auth=None, follow_redirects=True)
+    target = url
+    for _ in range(MAX_REDIRECTS + 1):
+        resp = await _send_pinned(http, target, timeout)
+        if resp is None:
+            return None
         try:
-            if resp.status_code != 200 or not _acceptable_type(resp.headers.get("content-type")):
-                return None
-            declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                return None
-            data = bytearray()
-            async for chunk in resp.aiter_bytes():
-                data += chunk
-                if len(data) > max_bytes:
+            if resp.is_redirect:
+                location = resp.headers.get("location", "")
+                target = str(httpx.URL(target).join(location)) if location else ""
+                if not target:
                     return None
+                continue
+            return await _read_image(resp, max_bytes)
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            log.debug("image fetch failed: %s", type(exc).__name__)
+            return None
         finally:
             await resp.aclose()
-    except (httpx.HTTPError, OSError) as exc:
-        log.debug("image fetch failed: %s", type(exc).__name__)
+    return None  # too many redirects
+
+
+async def _send_pinned(
+    http: httpx.AsyncClient, url: str, timeout: float | None
+) -> httpx.Response | None:
+    """Send GET `url` to an address of its host that passed the check (no redirect followed).
+
+    The name is resolved once here and the request goes to that address (the Host header and the
+    TLS server name keep the name), so a second, different DNS answer cannot redirect it.
+    """
+    where = urlsafe.host_and_port(url)
+    if where is None:
         return None
+    host, port = where
+    addresses = await urlsafe.resolve_fetchable(host, port)
+    original = httpx.URL(url)
+    for address in addresses:
+        headers = {"User-Agent": USER_AGENT, "Accept": "image/webp,image/png,image/jpeg,image/*"}
+        extensions: dict[str, object] = {}
+        pinned = original
+        if urlsafe.parse_address(host) is None:  # a name: connect to the checked address
+            pinned = original.copy_with(host=address)
+            headers["Host"] = original.netloc.decode("ascii")
+            if original.scheme == "https":
+                extensions["sni_hostname"] = host
+        request = http.build_request(
+            "GET",
+            pinned,
+            headers=headers,
+            timeout=timeout if timeout is not None else http.timeout,
+            extensions=extensions,
+        )
+        request.headers.pop("Authorization", None)  # even from a client built with a default one
+        request.headers.pop("Cookie", None)
+        try:
+            return await http.send(request, stream=True, auth=None, follow_redirects=False)
+        except httpx.ConnectError:
+            continue  # this address is unreachable (say IPv6 without a route): try the next
+        except (httpx.HTTPError, OSError) as exc:
+            log.debug("image fetch failed: %s", type(exc).__name__)
+            return None
+    return None
+
+
+async def _read_image(resp: httpx.Response, max_bytes: int) -> bytes | None:
+    """The body of an image answer, read up to `max_bytes`; None for anything else."""
+    if resp.status_code != 200 or not _acceptable_type(resp.headers.get("content-type")):
+        return None
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    data = bytearray()
+    async for chunk in resp.aiter_bytes():
+        data += chunk
+        if len(data) > max_bytes:
+            return None
     if not looks_like_image(bytes(data[:16])):
         return None  # an error page or garbage labelled as an image
     return bytes(data)
@@ -154,24 +208,33 @@ def _write_atomic(path: Path, data: bytes) -> Path | None:
     return path
 
 
+def within_budget(size: tuple[int, int], pillow_limit: int | None = None) -> bool:
+    """Whether an image of `size` (from its header) may be decoded: at most `MAX_PIXELS` pixels,
+    and under Pillow's own guard when one is set."""
+    width, height = size
+    limit = MAX_PIXELS if pillow_limit is None else min(MAX_PIXELS, pillow_limit)
+    return width > 0 and height > 0 and width * height <= limit
+
+
 def decode(path: Path, cols: int, rows: int) -> Pixels | None:
     """The image fitted into `cols` × 2·`rows` pixels as rows of (top, bottom) pairs, or None."""
     if cols < 1 or rows < 1:
         return None
     from PIL import Image, ImageOps  # deferred: the first frame must not wait for Pillow
 
+    box = (cols, rows * 2)
     try:
-        with Image.open(path) as img:
-            # MAX_IMAGE_PIXELS stays Pillow's guard; also refuse what is over it before decoding.
-            limit = Image.MAX_IMAGE_PIXELS
-            if limit is not None and img.width * img.height > limit:
+        with Image.open(path) as img:  # reads the header only: nothing is decoded yet
+            if not within_budget(img.size, Image.MAX_IMAGE_PIXELS):
                 return None
-            img.draft("RGB", (cols, rows * 2))  # JPEG decodes at a reduced scale: much faster
+            img.draft("RGB", box)  # JPEG decodes at a reduced scale: much faster
+            if img.mode not in ("1", "P"):  # palette images resize badly: converted first
+                img.thumbnail(box)  # shrink in the source mode, so the RGB copy is small
             small = img.convert("RGB")
-            small.thumbnail((cols, rows * 2))
+            small.thumbnail(box)
             if small.width < cols and small.height < rows * 2:
                 # `thumbnail` only shrinks: an icon-sized image would sit in a corner of the box.
-                small = ImageOps.contain(small, (cols, rows * 2), Image.Resampling.NEAREST)
+                small = ImageOps.contain(small, box, Image.Resampling.NEAREST)
             width, height = small.size
             raw = small.tobytes()  # RGB, row by row: 3 bytes a pixel
     except Exception as exc:  # Pillow raises many types on hostile files; a preview never crashes

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from modella_tui.ui.textutil import clean
+from modella_tui.core.textsafe import clean
+from modella_tui.core.urlsafe import is_openable_link
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLOCK = {"p", "div", "section", "article", "blockquote", "pre", "table", "tr"}
 _SKIP = {"script", "style", "iframe", "object", "svg", "head", "title"}
 MAX_INPUT = 200_000  # descriptions beyond this are cut: a terminal pane cannot show them anyway
+FENCE = "```"
 
 
 def escape(text: str) -> str:
@@ -27,18 +29,49 @@ class _Converter(HTMLParser):
         self.href: str | None = None
         self.link_text: list[str] = []
         self.pre = 0
+        # Open bold/italic runs: (marker, the list it was opened in, index there, emits markers).
+        self.emphasis: list[tuple[str, list[str], int, bool]] = []
+
+    def _target(self) -> list[str]:
+        return self.link_text if self.href is not None else self.out
 
     def _emit(self, text: str) -> None:
-        if self.href is not None:
-            self.link_text.append(text)
-        else:
-            self.out.append(text)
+        self._target().append(text)
 
     def _newline(self, count: int = 1) -> None:
         tail = "".join(self.out[-3:])
         have = len(tail) - len(tail.rstrip("\n"))
         if self.out and have < count:
             self.out.append("\n" * (count - have))
+
+    def _open_emphasis(self, marker: str) -> None:
+        # A run inside a run of the same kind is styled already: its markers would only clutter.
+        active = all(m != marker for m, _, _, _ in self.emphasis)
+        target = self._target()
+        self.emphasis.append((marker, target, len(target), active))
+
+    def _close_emphasis(self, marker: str) -> None:
+        """Wrap what the run emitted in `marker`, its edge spaces moved outside the markers.
+
+        CommonMark does not close `**x **` (a closing marker right after a space): it would show
+        literally. A run with nothing in it emits no markers.
+        """
+        found = [i for i, entry in enumerate(self.emphasis) if entry[0] == marker]
+        if not found:
+            return  # a stray closing tag
+        _, target, index, active = self.emphasis.pop(found[-1])
+        if not active or target is not self._target():
+            return  # nested in the same kind, or the run crossed a link's edge: plain text
+        inner = "".join(target[index:])
+        body = inner.strip()
+        if not body or "\n\n" in body:
+            return  # nothing to style, or a run over paragraphs: its text stays as emitted
+        del target[index:]
+        lead = inner[: len(inner) - len(inner.lstrip())]
+        if index == 0 or target[index - 1].endswith((" ", "\n")):
+            lead = ""  # the space before the run is there already
+        trail = inner[len(inner.rstrip()) :]
+        target.append(f"{lead}{marker}{body}{marker}{trail}")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -55,7 +88,7 @@ class _Converter(HTMLParser):
                 self._emit("> ")
             if tag == "pre":
                 self.pre += 1
-                self._emit("```\n")
+                self._emit(FENCE + "\n")
         elif tag == "br":
             self._emit("  \n")
         elif tag in ("ul", "ol"):
@@ -69,9 +102,9 @@ class _Converter(HTMLParser):
             indent = "  " * max(0, len(self.lists) - 1)
             self._emit(f"{indent}{n + 1}. " if kind == "ol" else f"{indent}- ")
         elif tag in ("b", "strong"):
-            self._emit("**")
+            self._open_emphasis("**")
         elif tag in ("i", "em"):
-            self._emit("*")
+            self._open_emphasis("*")
         elif tag == "code" and not self.pre:
             self._emit("`")
         elif tag == "hr":
@@ -79,13 +112,14 @@ class _Converter(HTMLParser):
             self._emit("---")
             self._newline(2)
         elif tag == "a":
-            href = dict(attrs).get("href") or ""
-            if href.startswith(("https://", "http://")) and self.href is None:
+            href = (dict(attrs).get("href") or "").strip()
+            # Only a clean http(s) link stays a link; any other keeps just its text.
+            if self.href is None and is_openable_link(href):
                 self.href = href
                 self.link_text = []
         elif tag == "img":
-            alt = clean(dict(attrs).get("alt") or "")
-            if alt:
+            alt = clean(dict(attrs).get("alt") or "", replacement=" ")
+            if alt.strip():
                 self._emit(f"[{escape(alt)}]")
 
     def handle_endtag(self, tag: str) -> None:
@@ -98,21 +132,21 @@ class _Converter(HTMLParser):
             if tag == "pre" and self.pre:
                 self.pre -= 1
                 self._newline(1)
-                self._emit("```")
+                self._emit(FENCE)
             self._newline(2)
         elif tag in ("ul", "ol"):
             if self.lists:
                 self.lists.pop()
             self._newline(2)
         elif tag in ("b", "strong"):
-            self._emit("**")
+            self._close_emphasis("**")
         elif tag in ("i", "em"):
-            self._emit("*")
+            self._close_emphasis("*")
         elif tag == "code" and not self.pre:
             self._emit("`")
         elif tag == "a" and self.href is not None:
             text = "".join(self.link_text).strip() or escape(self.href)
-            href = self.href.replace(")", "%29").replace(" ", "%20")
+            href = self.href.replace(")", "%29").replace("(", "%28")
             self.href = None
             self._emit(f"[{text}]({href})")
 
@@ -120,10 +154,16 @@ class _Converter(HTMLParser):
         if self.skip:
             return
         if self.pre:
-            self._emit(clean(data.replace("```", "'''")) if "\n" not in data else data)
+            # A code block keeps its line breaks, but never a control character, and cannot be
+            # closed early by a fence of its own.
+            self._emit(clean(data, keep_newlines=True).replace(FENCE, "'''"))
             return
-        text = re.sub(r"\s+", " ", clean(data))
-        if text.strip() or (text and self.out and not self.out[-1].endswith((" ", "\n"))):
+        text = re.sub(r"\s+", " ", clean(data, replacement=" "))
+        target = self._target()
+        before = target[-1] if target else (self.out[-1] if self.out else "")
+        if not before or before.endswith((" ", "\n")):
+            text = text.lstrip(" ")  # one space between words, none at the start of a line
+        if text:
             self._emit(escape(text))
 
 

@@ -13,7 +13,6 @@ import random
 import re
 import sqlite3
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -43,12 +42,18 @@ from modella_tui.core.errors import (
 from modella_tui.core.models import CivitaiModel, CivitaiVersion, SearchPage
 from modella_tui.core.refs import CivitaiRef
 from modella_tui.core.store.cache import ResponseCache
+from modella_tui.core.textsafe import clean
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"modella/{__version__}"  # a product UA: browser-like ones get HTML instead of JSON
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_LIMIT = 100
+MIB = 1024 * 1024
+# Real answers are a few MB at most (a page of 100 models with their versions and image data):
+# past this cap a body is not an API answer, and it is never parsed or cached.
+MAX_BODY = 16 * MIB
+ERROR_BODY = 64 * 1024
 _HASH = re.compile(r"[0-9a-fA-F]{8}|[0-9a-fA-F]{10}|[0-9a-fA-F]{12}|[0-9a-fA-F]{64}")
 _RESETS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
@@ -132,18 +137,17 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 def _clean(text: str, limit: int = 200) -> str:
     """One printable line of server text, shortened (it ends up in an error sentence)."""
-    flat = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    flat = " ".join(flat.split())
+    flat = " ".join(clean(text, replacement=" ").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _server_message(resp: httpx.Response) -> str:
+def _server_message(body: bytes) -> str:
     """The short reason a 4xx body gives, if it is JSON or plain text (HTML is not shown)."""
     try:
-        data: Any = json.loads(resp.content)
+        data: Any = json.loads(body)
     except ValueError:
-        body = resp.content[:2000].decode("utf-8", errors="replace").strip()
-        return "" if body.startswith("<") else _clean(body)
+        text = body[:2000].decode("utf-8", errors="replace").strip()
+        return "" if text.startswith("<") else _clean(text)
     for _ in range(6):  # {"error": {"message": …}}, {"error": {"issues": [{"message": …}]}}
         if isinstance(data, str):
             return _clean(data)
@@ -158,8 +162,15 @@ def _server_message(resp: httpx.Response) -> str:
     return ""
 
 
+class _BodyTooLarge(Exception):
+    """An answer went past the body cap (turned into a BadResponseError by `_request`)."""
+
+
 class CivitaiClient:
     """One shared httpx client; the key goes only to the configured origin, as `Authorization`."""
+
+    max_body = MAX_BODY
+    """The largest API answer read, in bytes (tests lower it)."""
 
     def __init__(
         self,
@@ -374,14 +385,23 @@ class CivitaiClient:
         url = self.base_url + path
         for attempt in range(1, self._max_attempts + 1):
             last = attempt == self._max_attempts
+            request = self._http.build_request(
+                "GET",
+                url,
+                params=list(params or ()),
+                headers=self.headers_for(url),
+                timeout=TIMEOUT,
+            )
             try:
-                resp = await self._http.get(
-                    url,
-                    params=list(params or ()),
-                    headers=self.headers_for(url),
-                    timeout=TIMEOUT,
-                    follow_redirects=True,
-                )
+                resp = await self._http.send(request, stream=True, follow_redirects=True)
+                try:
+                    body = await self._read_body(resp)
+                finally:
+                    await resp.aclose()
+            except _BodyTooLarge:
+                raise BadResponseError(
+                    "civitai.error.too_large", host=self.host, limit=self.max_body // MIB
+                ) from None
             except httpx.TimeoutException:
                 raise NetworkError("civitai.error.timeout", host=self.host) from None
             except httpx.ConnectError:
@@ -407,9 +427,29 @@ class CivitaiClient:
                 # A browser-style redirect to the login page means "log in", not "here is data".
                 raise self._auth_error()
             if 200 <= status < 300:
-                return resp.content
-            raise self._status_error(resp, not_found)
+                return body
+            raise self._status_error(resp, body, not_found)
         raise AssertionError("unreachable")  # the loop always returns or raises
+
+    async def _read_body(self, resp: httpx.Response) -> bytes:
+        """The body, read as it streams in and never past a cap: `max_body` for data (more is an
+        error, before anything is parsed or cached), `ERROR_BODY` of an error page (the rest is
+        dropped: only its first sentence is ever shown)."""
+        if resp.status_code >= 500:
+            return b""  # retried or reported by status alone
+        ok = 200 <= resp.status_code < 300
+        cap = self.max_body if ok else ERROR_BODY
+        declared = resp.headers.get("content-length", "")
+        if ok and declared.isdigit() and int(declared) > cap:
+            raise _BodyTooLarge
+        data = bytearray()
+        async for chunk in resp.aiter_bytes():  # decoded: a gzip bomb counts at its real size
+            data += chunk
+            if len(data) > cap:
+                if ok:
+                    raise _BodyTooLarge
+                return bytes(data[:cap])
+        return bytes(data)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before the next attempt: the server's Retry-After (capped) or backoff + jitter."""
@@ -419,7 +459,7 @@ class CivitaiClient:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     def _status_error(
-        self, resp: httpx.Response, not_found: tuple[str, dict[str, Any]]
+        self, resp: httpx.Response, body: bytes, not_found: tuple[str, dict[str, Any]]
     ) -> ModellaError:
         status = resp.status_code
         if status == 401:
@@ -438,7 +478,7 @@ class CivitaiClient:
                 "civitai.error.rate_limited", retry_after=wait, seconds=math.ceil(wait)
             )
         if status == 400:
-            reason = self._scrub(_server_message(resp)) or str(status)
+            reason = self._scrub(_server_message(body)) or str(status)
             return UsageError("civitai.error.bad_request", reason=reason)
         return BadResponseError("civitai.error.status", status=status, host=self.host)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from modella_tui.core import paths
 from modella_tui.core.errors import StateError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -78,7 +79,7 @@ class Database:
         """Connect, set pragmas, migrate; a corrupt file is set aside and a fresh one made."""
         from modella_tui.core.i18n import t
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        paths.ensure_private_dir(self.path.parent)  # new folders 0700; an existing one as it is
         try:
             await self._connect_and_migrate()
         except sqlite3.DatabaseError as exc:
@@ -119,6 +120,12 @@ class Database:
             # One transaction per step: a crash mid-way leaves user_version unchanged.
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                # Another process (a second tab, a CLI) may have applied it while we waited for
+                # the write lock: the version is read again under the lock.
+                (now,) = await (await self.conn.execute("PRAGMA user_version")).fetchone() or (0,)
+                if now >= number:
+                    await self.conn.execute("COMMIT")
+                    continue
                 for statement in _split_sql(script):
                     await self.conn.execute(statement)
                 if self._after_step is not None:
