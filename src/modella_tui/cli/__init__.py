@@ -100,10 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         args = parser.parse_args(args_list)
     if args.command != "serve":  # the server logs to its terminal; each tab's app does this
-        from modella_tui.cli.common import secrets_of
         from modella_tui.core.applog import install_log_file
 
-        install_log_file(lambda: secrets_of(settings))
+        install_log_file(settings.secret_values)
     try:
         return _dispatch(args, settings)
     except ModellaError as exc:

@@ -22,18 +22,13 @@ if TYPE_CHECKING:
     from modella_tui.core.store.db import Database
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    """The secret values in force, so that logs can mask them."""
-    return [s.reveal() for s in (settings.civitai_key, settings.hf_token) if s]
-
-
 def log_exception(settings: Settings) -> Path:
     """Append the current traceback, secrets masked, to the log; return the log path."""
     path = paths.log_path()
     try:
         paths.ensure_private_dir(path.parent)
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        text = redact(traceback.format_exc(), secrets_of(settings))
+        text = redact(traceback.format_exc(), settings.secret_values())
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(f"--- {stamp}\n{text}\n")

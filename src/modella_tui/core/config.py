@@ -271,6 +271,10 @@ class Settings:
         """The models folder (absolute)."""
         return Path(str(self.get("models_dir"))).expanduser().absolute()
 
+    def secret_values(self) -> list[str]:
+        """The secrets in force (key, token), so that logs and messages can mask them."""
+        return [s.reveal() for s in (self.civitai_key, self.hf_token) if s]
+
     def display(self, key: str) -> str:
         """The value as a person may see it: secrets masked, with their source."""
         value = self.get(key)

@@ -13,10 +13,11 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from modella_tui.core import i18n
+from modella_tui.core import i18n, paths
 from modella_tui.core.config import Settings
 from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
+from modella_tui.core.textsafe import redact
 from modella_tui.ui.commands.app_commands import GLOBAL
 from modella_tui.ui.commands.base import Command
 from modella_tui.ui.engine_bridge import EngineBridge
@@ -204,11 +205,13 @@ class ModellaApp(App[None]):
     def report_error(self, exc: BaseException) -> None:
         """The one error funnel: user text for ModellaError, a log entry for anything else."""
         if isinstance(exc, ModellaError):
-            self.notify(exc.message, severity="error", markup=False, timeout=8)
+            # Our messages never carry a secret; masking them anyway costs nothing.
+            text = redact(exc.message, self.settings.secret_values())
+            self.notify(clean(text), severity="error", markup=False, timeout=8)
             return
         log.error("unexpected error", exc_info=exc)
         self.notify(
-            t("ui.error.unexpected", kind=type(exc).__name__),
+            t("ui.error.unexpected", kind=type(exc).__name__, log=str(paths.log_path())),
             severity="error",
             markup=False,
             timeout=8,
@@ -241,11 +244,12 @@ class ModellaApp(App[None]):
 
     def on_download_finished(self, message: DownloadFinished) -> None:
         """A notification on each completion and failure, wherever the user is."""
+        title = clean(message.title)
         if message.state == "done":
-            self.notify(t("ui.queue.done_notice", title=message.title), markup=False)
+            self.notify(t("ui.queue.done_notice", title=title), markup=False)
         else:
             self.notify(
-                t("ui.queue.failed_notice", title=message.title, reason=message.reason or ""),
+                t("ui.queue.failed_notice", title=title, reason=clean(message.reason or "")),
                 severity="error",
                 markup=False,
                 timeout=10,

@@ -13,6 +13,7 @@ from modella_tui.ui.textutil import clean
 if TYPE_CHECKING:
     from modella_tui.ui.app import ModellaApp
 
+UNCHECKED = frozenset({"pending", "error"})
 Pick = tuple[CivitaiVersion, Sequence[CivitaiFile]]
 """Files chosen from one version."""
 
@@ -36,6 +37,9 @@ def queue_civitai(app: ModellaApp, model: CivitaiModel, picks: Sequence[Pick]) -
     if not kept:
         return
 
+    # Civitai has not checked these yet, or its check failed: queued, with a warning in the toast.
+    unchecked = [clean(f.name) for _, files in kept for f in files if f.scan_state in UNCHECKED]
+
     async def run() -> None:
         added = 0
         for version, files in kept:
@@ -45,7 +49,9 @@ def queue_civitai(app: ModellaApp, model: CivitaiModel, picks: Sequence[Pick]) -
             text = t("ui.queue.added", count=added, title=clean(model.name))
         else:
             text = t("ui.queue.nothing_new", count=wanted, title=clean(model.name))
-        app.notify(text, markup=False, timeout=4)
+        if unchecked:
+            text += " " + t("ui.queue.scan_warning", files=", ".join(unchecked))
+        app.notify(text, markup=False, severity="warning" if unchecked else "information")
 
     def start(yes: bool | None = True) -> None:
         if yes:

@@ -109,6 +109,9 @@ class BrowserScreen(BaseScreen):
         """Start (or restart) the debounced search; the newest burst wins."""
         if delay == 0 and text == self.query_text and self.generation and not force:
             return  # enter after the debounce already ran: nothing new to ask
+        if delay == 0:
+            # At once, before the worker runs: a key pressed next must not act on old cards.
+            self.grid.set_stale(True)
         self._search(text, delay)
 
     @work(exclusive=True, group="search", exit_on_error=False)
@@ -118,8 +121,13 @@ class BrowserScreen(BaseScreen):
         await self.modella.ready.wait()
         self.query_text = text
         intent = parse_query(text, civitai_base=self.modella.settings.civitai_url)
+        # From here until the answer, the cards on screen belong to the previous query.
+        self.grid.set_stale(True)
         if intent.kind != "search":
-            await self._open_intent(intent)
+            try:
+                await self._open_intent(intent)
+            finally:
+                self.grid.set_stale(False)
             return
         self.workers.cancel_group(self, "page")
         self.generation += 1
@@ -133,8 +141,13 @@ class BrowserScreen(BaseScreen):
         ).with_intent(intent)
         self.next_cursor = None
         self.empty_in_row = 0
-        page = await self._fetch(self.params)
+        try:
+            page = await self._fetch(self.params)
+        except Exception:
+            self.grid.set_stale(False)
+            raise
         if page is None:
+            self.grid.set_stale(False)
             return
         self.grid.set_cards(self._visible(page))
         self._after_page(page)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual import events, on, work
@@ -15,6 +14,7 @@ from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
 from modella_tui.core.thumbnails import is_video
+from modella_tui.core.urlsafe import is_openable_link
 from modella_tui.ui.columns import Column
 from modella_tui.ui.commands.detail_commands import DETAIL
 from modella_tui.ui.html_markdown import html_to_markdown
@@ -56,35 +56,20 @@ def over_ssh(env: dict[str, str] | None = None) -> bool:
     return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY") or env.get("SSH_CLIENT"))
 
 
-def is_openable_link(url: str) -> bool:
-    """Only plain http(s) links are opened (under `serve` the page that holds the session
-    would run a `javascript:` one)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and not parts.username
-        and clean(url) == url
-    )
-
-
 def mark_text(marked: bool, primary: bool) -> Text:
     """`[x]` for a marked file, `*` after it for the version's primary file."""
     return Text(("[x]" if marked else "[ ]") + ("*" if primary else ""))
 
 
 def scan_text(f: CivitaiFile) -> Text:
-    """Scan status in words (never colour alone): danger, pickle, pending, ok."""
-    if f.scan_danger:
+    """Scan status in words (never colour alone): danger, a warning for pending or failed scans."""
+    state = f.scan_state
+    if state == "danger":
         return Text(t("ui.scan.danger"), style="bold reverse")
     pickle = f"{t('ui.scan.pickle')} " if f.is_pickle else ""
-    status = (f.pickle_scan or "").lower()
-    if status in ("pending", "error"):
-        return Text(pickle + t(f"ui.scan.{status}"), style="bold")
-    return Text(pickle + (t("ui.scan.ok") if status == "success" else t("ui.scan.unknown")))
+    if state in ("pending", "error"):
+        return Text("⚠ " + pickle + t(f"ui.scan.{state}"), style="bold")
+    return Text(pickle + t(f"ui.scan.{state}"))
 
 
 class DetailScreen(BaseScreen):
@@ -426,7 +411,7 @@ class DetailScreen(BaseScreen):
         if not is_openable_link(img.url):
             self.notify(t("ui.detail.link_refused", url=url), severity="warning", markup=False)
         elif over_ssh() and not self.app.is_web:
-            self.app.copy_to_clipboard(img.url)
+            self.app.copy_to_clipboard(url)
             self.notify(t("ui.detail.link_copied", url=url), markup=False, timeout=10)
         else:
             self.app.open_url(img.url)
@@ -449,12 +434,13 @@ class DetailScreen(BaseScreen):
 
     def action_copy_words(self) -> None:
         """Copy the trained words; OSC 52 cannot report success, so say what was copied."""
-        words = ", ".join(self.version.trained_words) if self.version else ""
-        if not words:
+        # The clipboard gets what the screen shows: an escape in a word would reach the terminal.
+        words = ", ".join(clean(w) for w in self.version.trained_words) if self.version else ""
+        if not words.strip(", "):
             self.notify(t("ui.detail.no_words"), severity="warning", markup=False)
             return
         self.app.copy_to_clipboard(words)
-        self.notify(t("ui.detail.copied", text=clean(words)), markup=False)
+        self.notify(t("ui.detail.copied", text=words), markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Image and word actions need something to act on."""

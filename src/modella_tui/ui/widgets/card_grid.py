@@ -108,14 +108,24 @@ class CardGrid(ScrollView, can_focus=True):
         self.local_ids: set[int] = set()
         self.queued_ids: set[int] = set()
         self.empty_text = ""
+        self.stale = False
+        """A new search is in flight: these cards belong to the previous one and cannot be used."""
         self._desc: dict[int, str] = {}
-        self._lines: LRUCache[tuple[int, int, int, int, int, bool], Strip] = LRUCache(2000)
+        self._lines: LRUCache[tuple[int, int, int, int, int, bool, bool], Strip] = LRUCache(2000)
 
     # ----- data ----------------------------------------------------------------------------
     @property
     def current(self) -> CivitaiModel | None:
-        """The model under the cursor."""
+        """The model under the cursor (none while the cards are stale)."""
+        if self.stale:
+            return None
         return self.cards[self.cursor] if 0 <= self.cursor < len(self.cards) else None
+
+    def set_stale(self, stale: bool) -> None:
+        """Dim the cards and refuse to act on them while another search is in flight."""
+        if stale != self.stale:
+            self.stale = stale
+            self._invalidate()
 
     @property
     def columns(self) -> int:
@@ -129,6 +139,7 @@ class CardGrid(ScrollView, can_focus=True):
 
     def set_cards(self, cards: list[CivitaiModel]) -> None:
         """Replace every card (a new search) and go back to the top."""
+        self.stale = False
         self.cards = list(cards)
         self._desc.clear()
         self._invalidate()
@@ -267,10 +278,12 @@ class CardGrid(ScrollView, can_focus=True):
         row, line = divmod(vy, CARD_HEIGHT)
         cols = self.columns
         cursor_col = self.cursor - row * cols if self.cursor // cols == row else -1
-        key = (row, line, width, cols, cursor_col, self.has_focus)
+        key = (row, line, width, cols, cursor_col, self.has_focus, self.stale)
         strip = self._lines.get(key)
         if strip is None:
             strip = self._render_row_line(row, line, width, cols)
+            if self.stale:
+                strip = strip.apply_style(Style(dim=True))
             self._lines[key] = strip
         return strip
 
