@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,14 @@ async def test_search_detail_download_done_with_the_real_services(
         queue = app.screen
         assert isinstance(queue, QueueScreen)
         await until(pilot, lambda: [i.state for i in queue.items.values()] == ["done"])
+        library = app.services.library
+        assert library is not None
+        for _ in range(100):  # the index takes the landed file in as the engine reports it
+            indexed = {os.path.basename(f.path) for f in (await library.snapshot()).files}
+            if "inkWashLora_v20.safetensors" in indexed:
+                break
+            await pilot.pause(0.05)
+        assert "inkWashLora_v20.safetensors" in indexed
     landed = Path(settings.models_dir) / "Lora" / "inkWashLora_v20.safetensors"
     model = fakehub.catalog.find_model("Ink Wash LoRA")
     published = model.versions[0].files[0].blob.sha256

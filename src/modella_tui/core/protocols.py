@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from modella_tui.core.civitai.parse import VersionInfo
     from modella_tui.core.config import Secret
     from modella_tui.core.downloads.engine import AddResult, QueueRequest
+    from modella_tui.core.library import LibrarySnapshot, LocalFile
     from modella_tui.core.refs import CivitaiRef
 
 
@@ -195,10 +196,26 @@ class HubAPI(Protocol):
 
 
 class LibraryStore(Protocol):
-    """Reads of what has landed (`core.store.library.Library`); no screen runs SQL itself."""
+    """The models folder as indexed (`core.library.LibraryIndex`); no screen runs SQL itself."""
 
     async def local_model_ids(self, source: str) -> set[str]:
         """Model ids (Civitai ids, Hub repos) with at least one landed file."""
+        ...
+
+    async def refresh(self) -> LibrarySnapshot:
+        """Walk the folder (sizes only) and store what is there."""
+        ...
+
+    async def snapshot(self) -> LibrarySnapshot:
+        """What the last refresh stored, without walking."""
+        ...
+
+    async def record(self, path: Path) -> LocalFile | None:
+        """Index one file that appeared or changed."""
+        ...
+
+    async def forget(self, path: Path) -> None:
+        """Drop one file that is gone."""
         ...
 
 

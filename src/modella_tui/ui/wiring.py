@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modella_tui.core import paths
 from modella_tui.core.config import Settings
+from modella_tui.core.downloads.events import Event, StateChanged
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
 from modella_tui.ui.services import KeyCheck, Services
 
 if TYPE_CHECKING:
+    from modella_tui.core.downloads.engine import DownloadEngine
+    from modella_tui.core.library import LibraryIndex
     from modella_tui.core.protocols import CivitaiAPI, HubAPI
 
 
@@ -21,9 +26,9 @@ def build_services(settings: Settings) -> Services:
     from modella_tui.core.downloads.engine import DownloadEngine
     from modella_tui.core.downloads.resolve import placement_for, plan_civitai
     from modella_tui.core.hub.client import HubClient
+    from modella_tui.core.library import LibraryIndex
     from modella_tui.core.store.cache import ResponseCache
     from modella_tui.core.store.db import Database
-    from modella_tui.core.store.library import Library
     from modella_tui.core.thumbnails import Thumbnails
 
     db = Database(paths.data_dir() / "modella.db")
@@ -39,6 +44,8 @@ def build_services(settings: Settings) -> Services:
         connections_per_file=int(settings.get("connections_per_file")),
         auth_headers=download_auth(civitai, hub),
     )
+    library = LibraryIndex(db, lambda: settings.models_dir)
+    index_landed_files(engine, library)
 
     async def enqueue_civitai(
         model: CivitaiModel, version: CivitaiVersion, files: Sequence[CivitaiFile]
@@ -73,12 +80,30 @@ def build_services(settings: Settings) -> Services:
         civitai=civitai,
         hub=hub,
         engine=engine,
-        library=Library(db),
+        library=library,
         enqueue_civitai=enqueue_civitai,
         check_key=key_checker(civitai, hub),
         thumbnails=Thumbnails(),  # its own client: image requests never carry a key
         on_setting=setting_changed,
     )
+
+
+def index_landed_files(engine: DownloadEngine, library: LibraryIndex) -> None:
+    """Each file that lands enters the library index at once (no walk of the whole folder)."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def record(item_id: int) -> None:
+        item = await engine.store.get(item_id)
+        if item is not None and item.final_path:
+            await library.record(Path(item.final_path))
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, StateChanged) and event.state == "done":
+            task = asyncio.get_running_loop().create_task(record(event.item_id))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    engine.add_listener(on_event)
 
 
 def key_checker(civitai: CivitaiAPI, hub: HubAPI) -> KeyCheck:
