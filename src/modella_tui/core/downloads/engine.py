@@ -27,16 +27,13 @@ from modella_tui.core.downloads.lease import LEASE_TTL, Lease
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
 from modella_tui.core.downloads.sidecars import write_sidecars
 from modella_tui.core.downloads.threadhttp import ThreadTransport
-from modella_tui.core.downloads.transfer import (
-    USER_AGENT,
-    Fetcher,
-    Timeouts,
-    TransferError,
-)
+from modella_tui.core.downloads.transfer import Fetcher, Timeouts, TransferError
 from modella_tui.core.downloads.verify import sha256_file
+from modella_tui.core.http import USER_AGENT
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueItem, QueueStore, Segment
 from modella_tui.core.textsafe import redact_url
+from modella_tui.core.units import human_size
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO; a signed storage URL is a secret.
@@ -133,7 +130,7 @@ class DownloadEngine:
         *,
         models_dir: Path,
         max_parallel: int = 3,
-        connections_per_file: int = 4,
+        connections_per_file: int = 8,
         auth_headers: Callable[[str], dict[str, str]] = lambda url: {},
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -719,7 +716,10 @@ class DownloadEngine:
         free = int(self._disk_usage(str(folder)).free)
         if need > free:
             raise errors.DiskSpaceError(
-                "engine.disk_space", need=_gb(need), free=_gb(free), name=item.file_name
+                "engine.disk_space",
+                need=human_size(need),
+                free=human_size(free),
+                name=item.file_name,
             )
 
     def _meta_for(self, item: QueueItem, segments: list[Segment]) -> dict[str, Any]:
@@ -808,10 +808,6 @@ def _env_proxies() -> bool:
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _gb(n: int) -> str:
-    return f"{n / 1e9:.1f} GB"
 
 
 def _find_part_metas(roots: list[Path]) -> list[tuple[Path, dict[str, Any]]]:

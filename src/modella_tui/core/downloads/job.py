@@ -718,7 +718,7 @@ class Job:
                 if seg.pos != pos:
                     n = 0  # not where this range stands (cannot happen; never write blindly)
             if n > 0:
-                self._write_all(data[:n], pos)
+                write_all(self._pwritev, self._fd, data[:n], pos)
                 with self._lock:
                     seg.done += n
         except BaseException:
@@ -730,16 +730,6 @@ class Job:
         self._hasher.written(pos, pos + n, [data[:n]], release if buf is not None else None)
         if self.crash_at is not None and self.received >= self.crash_at:
             os._exit(137)  # test seam: MODELLA_TEST_CRASH_AT=mid_transfer:N
-
-    def _write_all(self, data: memoryview, offset: int) -> None:
-        size = len(data)
-        done = self._pwritev(self._fd, [data], offset)  # type: ignore[list-item]
-        while done < size:
-            # A short write (signal, quota edge): finish it with plain pwrite calls.
-            n = os.pwrite(self._fd, data[done:], offset + done)
-            if n <= 0:
-                raise OSError(errno.EIO, "short write")
-            done += n
 
     async def _retrying(self, fn: Callable[[], Awaitable[T]]) -> T:
         failures = 0
@@ -805,6 +795,20 @@ def backoff(failures: int, retry_after: float | None = None) -> float:
         return retry_after
     base = min(BACKOFF_MAX, float(2 ** (failures - 1)))
     return min(BACKOFF_MAX, base * random.uniform(1.0, 1.25))
+
+
+def write_all(
+    pwritev: Callable[[int, Sequence[bytes], int], int], fd: int, data: memoryview, offset: int
+) -> None:
+    """Write all of `data` at `offset`; a short write is finished with plain pwrite calls."""
+    size = len(data)
+    done = pwritev(fd, [data], offset)  # type: ignore[list-item]
+    while done < size:
+        # A short write (signal, quota edge): finish it.
+        n = os.pwrite(fd, data[done:], offset + done)
+        if n <= 0:
+            raise OSError(errno.EIO, "short write")
+        done += n
 
 
 def _join_all(threads: list[threading.Thread]) -> None:

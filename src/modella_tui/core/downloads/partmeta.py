@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import json
 import os
-import queue
 import stat
-import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,90 +159,3 @@ _UMASK = _read_umask()
 
 def _umask() -> int:
     return _UMASK
-
-
-class PartWriter:
-    """Writes batches to the `.part` in a thread (os.pwritev), in order of submission.
-
-    The event loop only queues buffers; it waits when more than `cap` bytes are in flight, so a slow
-    disk slows the download instead of filling memory. After each write, `on_written(offset, n, bufs)`
-    runs in the writer thread (segment progress, then the hasher).
-    """
-
-    def __init__(
-        self,
-        fd: int,
-        on_written: Callable[[int, int, Sequence[bytes]], None],
-        *,
-        pwritev: Callable[[int, Sequence[bytes], int], int] = os.pwritev,
-        cap: int = 32 * 1024 * 1024,
-    ) -> None:
-        self.fd = fd
-        self._on_written = on_written
-        self._pwritev = pwritev
-        self._cap = cap
-        self._loop = asyncio.get_running_loop()
-        self._queue: queue.SimpleQueue[tuple[int, Sequence[bytes], int] | None] = (
-            queue.SimpleQueue()
-        )
-        self._inflight = 0
-        self._room = asyncio.Event()
-        self._room.set()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="modella-write", daemon=True)
-        self._thread.start()
-
-    async def write(self, offset: int, bufs: list[bytes], size: int) -> None:
-        """Queue `bufs` (`size` bytes) for `offset`; raise the writer's error if it had one."""
-        if self.error is not None:
-            raise self.error
-        self._inflight += size
-        self._idle.clear()
-        self._queue.put((offset, bufs, size))
-        if self._inflight >= self._cap:
-            self._room.clear()
-            await self._room.wait()
-        if self.error is not None:
-            raise self.error
-
-    async def drain(self) -> None:
-        """Wait until everything queued is written (or failed)."""
-        await self._idle.wait()
-
-    async def close(self) -> None:
-        """Drain, end the thread; the caller closes the fd."""
-        await self.drain()
-        self._queue.put(None)
-        await asyncio.to_thread(self._thread.join)
-
-    def _released(self, size: int) -> None:
-        self._inflight -= size
-        if self._inflight < self._cap:
-            self._room.set()
-        if self._inflight <= 0:
-            self._idle.set()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            offset, bufs, size = item
-            if self.error is None:
-                try:
-                    self._write_all(offset, bufs, size)
-                    self._on_written(offset, size, bufs)
-                except OSError as exc:
-                    self.error = exc
-            self._loop.call_soon_threadsafe(self._released, size)
-
-    def _write_all(self, offset: int, bufs: Sequence[bytes], size: int) -> None:
-        done = self._pwritev(self.fd, bufs, offset)
-        if done == size:
-            return
-        # A short write (signal, quota edge): finish it with plain pwrite calls.
-        data = memoryview(b"".join(bufs))
-        while done < size:
-            n = os.pwrite(self.fd, data[done:], offset + done)
-            if n <= 0:
-                raise OSError(errno.EIO, "short write")
-            done += n

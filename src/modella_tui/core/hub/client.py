@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from modella_tui import __version__
 from modella_tui.core.config import Secret, Settings
@@ -25,6 +25,7 @@ from modella_tui.core.errors import (
     ServerError,
     UsageError,
 )
+from modella_tui.core.http import display_origin, parse_retry_after, same_origin
 from modella_tui.core.models import HubFile, HubRepo
 
 if TYPE_CHECKING:
@@ -32,25 +33,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the default port filled in, for same-origin checks."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
-
-
-def _display_origin(url: str) -> str:
-    """`scheme://host[:port]` without any user info, for messages."""
-    scheme, host, port = _origin(url)
-    default = _DEFAULT_PORTS.get(scheme)
-    return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
 def _token_path_now() -> Path:
@@ -118,7 +100,7 @@ class HubClient:
     def auth_headers(self, url: str) -> dict[str, str]:
         """`Authorization` for `url` only when it is on the endpoint's own origin (never the CDN)."""
         token = self.token()
-        if not token or _origin(url) != _origin(self.endpoint):
+        if not token or not same_origin(url, self.endpoint):
             return {}
         return {"Authorization": f"Bearer {token.reveal()}"}
 
@@ -150,11 +132,9 @@ class HubClient:
             if mapped is None:
                 raise
             if isinstance(mapped, NotFoundError):  # no whoami there: not a Hub endpoint
-                parts = urlsplit(self.endpoint)  # no user info in a message
-                endpoint = f"{parts.scheme}://{parts.hostname or ''}" + (
-                    f":{parts.port}" if parts.port else ""
-                )
-                raise BadResponseError("hub.error.bad_response", endpoint=endpoint) from None
+                raise BadResponseError(
+                    "hub.error.bad_response", endpoint=display_origin(self.endpoint)
+                ) from None
             raise mapped from None
 
     def _api(self) -> HfApi:
@@ -218,9 +198,7 @@ class HubClient:
         )
         if meta.etag is None and meta.commit_hash is None:
             # Not the Hub speaking (a proxy page, a captive portal): no ETag, no commit.
-            raise BadResponseError(
-                "hub.error.bad_response", endpoint=_display_origin(self.endpoint)
-            )
+            raise BadResponseError("hub.error.bad_response", endpoint=display_origin(self.endpoint))
         etag = (meta.etag or "").lower()
         sha = etag if _SHA256.fullmatch(etag) else None
         return HubFile(repo, path, size=meta.size, sha256=sha, revision=revision)
@@ -236,7 +214,7 @@ class HubClient:
         import httpx2
         from huggingface_hub import errors as hfe
 
-        endpoint = _display_origin(self.endpoint)
+        endpoint = display_origin(self.endpoint)
         if isinstance(exc, hfe.HFValidationError):
             return UsageError("hub.error.bad_repo_id", repo=repo)
         if isinstance(exc, hfe.GatedRepoError):
@@ -275,18 +253,8 @@ class HubClient:
         if status in (404, 410):
             return NotFoundError("hub.error.repo_not_found", repo=repo, endpoint=endpoint)
         if status == 429:
-            retry = _retry_after(headers.get("Retry-After"))
+            retry = parse_retry_after(headers.get("Retry-After"))
             return RateLimitedError("hub.error.rate_limited", retry_after=retry, endpoint=endpoint)
         if status >= 500:
             return ServerError("hub.error.server", endpoint=endpoint, status=status)
         return BadResponseError("hub.error.bad_response", endpoint=endpoint)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header (the Hub sends seconds)."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        return None
