@@ -1,0 +1,95 @@
+"""Start-up recovery: rows a crash left running, and `.part.json` files without a queue row."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from modella_tui.core.downloads import partmeta
+from modella_tui.core.downloads.events import ItemAdded
+from modella_tui.core.downloads.partmeta import UnsafePathError, make_target
+from modella_tui.core.downloads.state import EngineState
+from modella_tui.core.store.queue import Segment
+from modella_tui.core.textsafe import redact_url
+
+
+class Recovery(EngineState):
+    """Puts interrupted work back in line at start-up (or when taking over a dead holder's lease)."""
+
+    async def _reconcile(self) -> None:
+        """Rows a crash left running go back in line; orphan `.part.json` files are re-queued."""
+        for item in await self.store.in_states("running", "verifying"):
+            if item.id not in self._tasks:
+                await self.store.set_state(item.id, "pending")
+        known = {i.dedupe_key for i in await self.store.all()}
+        found = await asyncio.to_thread(_find_part_metas, self.roots)
+        for path, data in found:
+            key = data.get("dedupe_key")
+            if not isinstance(key, str) or key in known:
+                continue
+            await self._requeue_from_meta(path, data)
+            known.add(key)
+
+    async def _requeue_from_meta(self, path: Path, data: dict[str, Any]) -> None:
+        name = path.name[: -len(partmeta.META_SUFFIX)]
+        source = data.get("source")
+        url = data.get("url")
+        if source not in ("civitai", "huggingface") or not isinstance(url, str):
+            return
+        try:
+            target = make_target(path.parent, name, self.roots)
+        except UnsafePathError:
+            return
+        sha = data.get("sha256")
+        size = data.get("expected_size")
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        item_id = await self.store.insert(
+            {
+                "source": source,
+                "dedupe_key": data["dedupe_key"],
+                "model_id": _str_or_none(data.get("model_id")),
+                "version_id": _str_or_none(data.get("version_id")),
+                "file_id": _str_or_none(data.get("file_id")),
+                "title": str(data.get("title") or name),
+                "file_name": target.name,
+                "type": str(data.get("type") or "Other"),
+                "base_model": str(data.get("base_model") or ""),
+                "url": redact_url(url),
+                "target_dir": str(target.directory),
+                "expected_size": size if isinstance(size, int) else None,
+                "sha256": sha.lower() if isinstance(sha, str) and len(sha) == 64 else None,
+                "etag": data.get("etag") if isinstance(data.get("etag"), str) else None,
+                "state": "pending",
+                "meta": meta,
+            }
+        )
+        segs = []
+        for r in data.get("ranges") or []:
+            ok = isinstance(r, list) and len(r) == 3 and isinstance(r[1], int | None)
+            if ok and isinstance(r[0], int) and isinstance(r[2], int):
+                segs.append(Segment(r[0], r[1], r[2]))
+        if segs:
+            await self.store.save_progress(item_id, segs, data.get("etag"))
+        self._emit(ItemAdded(item_id, str(data.get("title") or name), target.name))
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _find_part_metas(roots: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """Every readable `*.part.json` under the roots (symlinked folders not followed)."""
+    out = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                if name.endswith(partmeta.META_SUFFIX) and not name.startswith("."):
+                    path = Path(folder) / name
+                    data = partmeta.read_meta(path)
+                    if data is not None:
+                        out.append((path, data))
+    return out
