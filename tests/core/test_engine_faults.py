@@ -94,7 +94,9 @@ async def test_t5_complete_part_verifies_without_request(
     target.part.write_bytes(blob.read(0, blob.size))
     from modella_tui.core.store.queue import Segment
 
-    await engine.store.save_progress(res.item_id, [Segment(0, blob.size, blob.size)], None)
+    await engine.store.save_progress(
+        res.item_id, [Segment(0, blob.size, blob.size, blob.size)], None
+    )
     item = await run_one(engine, civitai_request(hub, m, models / "Lora"))
     assert item.state == "done" and item.verified
     assert cdn_gets(hub) == [] and hub.requests("civitai", "/api/download") == []

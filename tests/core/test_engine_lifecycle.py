@@ -185,9 +185,8 @@ async def test_t26_orphan_part_json_requeued(hub: FakeHub, db: Database, models:
 
 # -- crashes in a subprocess ----------------------------------------------------------------------
 
-def worker_cfg(
-    db: Database, models: Path, req: Any, connections: int = 1, **extra: Any
-) -> str:
+
+def worker_cfg(db: Database, models: Path, req: Any, connections: int = 1, **extra: Any) -> str:
     data = dict(vars(req))
     data["target_dir"] = str(req.target_dir)
     return json.dumps(

@@ -61,6 +61,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
         try:
             await self._validate_existing()
             self._new_hasher(rfd)
+            self._start_writeback()
             ticker = asyncio.create_task(self._tick(), name="modella-checkpoint")
             restarts = 0
             first: Opened | None = None
@@ -87,15 +88,13 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 raise TransferError("engine.short_body", got=size, expected=self.total)
             self.total = size
             await self._end_ticker(ticker)
-            # Durability on success, without a full-file fsync on the hot path: the ranges are
-            # recorded unsynced and the file is renamed without an fdatasync. Nothing is lost by
-            # that: a process crash keeps the page cache, and after a power loss the landed file is
-            # re-hashed on the next start (`_already_landed`) and downloaded again if it is not
-            # whole. Forcing 25 GB to disk here would cost more than the download. Checkpoints
-            # taken while downloading still sync the `.part` before recording its ranges.
-            await self._save(sync=False)
+            # Durable before the rename: the writeback thread synced all but the last few MB
+            # while the bytes arrived, so this sync is short; it runs beside the hash's tail.
             assert self._hasher is not None
-            digest = await asyncio.to_thread(self._hasher.finish, size)
+            digest, _ = await asyncio.gather(
+                asyncio.to_thread(self._hasher.finish, size), self._flush()
+            )
+            await self._save(sync=False)
             self._succeeded = True
             return JobResult(size, digest, self.etag)
         finally:
@@ -111,6 +110,8 @@ class Job(RangePlanner, Receiver, Checkpointer):
             # bytes that are really there.
             with contextlib.suppress(BaseException):
                 await asyncio.shield(self._save())
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(self._stop_writeback())
         if self._hasher is not None:
             self._hasher.stop()
             await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
@@ -151,6 +152,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 self.notes.append("engine.note_part_discarded")
                 await asyncio.to_thread(os.ftruncate, self._fd, 0)
             self.segments = []
+            self._synced.clear()
             self._retired = 0
             if not segs:
                 return
@@ -166,7 +168,9 @@ class Job(RangePlanner, Receiver, Checkpointer):
         await self._stop_workers()
         self._hasher.stop()
         await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
+        await self._stop_writeback()
         await asyncio.to_thread(os.ftruncate, self._fd, 0)
+        self._synced.clear()
         with self._lock:
             self.segments = []
             self._retired = 0
@@ -176,6 +180,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
         self.fetcher.forget_storage_url()
         await self._checkpoint([], None, self.total)
         self._new_hasher(rfd)
+        self._start_writeback()
 
     # -- fetching ------------------------------------------------------------------------------
 

@@ -89,17 +89,17 @@ class JobState:
         multi_min: int = MULTI_MIN,
         checkpoint_interval: float = 1.0,
         sync_interval: float = 5.0,
-        report: Callable[[int], Awaitable[None]] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pwritev: Callable[[int, Sequence[bytes], int], int] = os.pwritev,
         max_failures: int = MAX_FAILURES,
         preallocate: bool = True,
         fast_connection: float = FAST_CONNECTION,
         crash_hook: CrashHook | None = None,
+        fsync: Callable[[int], None] | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.target = target
-        self.segments = [Segment(s.start, s.end, s.done) for s in segments]
+        self.segments = [Segment(s.start, s.end, s.done, s.synced) for s in segments]
         self.total = total
         self.etag = etag
         self._checkpoint = checkpoint
@@ -107,7 +107,6 @@ class JobState:
         self.multi_min = multi_min
         self.checkpoint_interval = checkpoint_interval
         self.sync_interval = max(sync_interval, checkpoint_interval)
-        self._report = report
         self._sleep = sleep
         self._pwritev = pwritev
         self.max_failures = max_failures
@@ -128,6 +127,9 @@ class JobState:
         self._ranges_ok = False
         self._succeeded = False
         self._ticker_stop = asyncio.Event()
+        # start of a range -> its bytes covered by an fdatasync (the rest may be only in the cache)
+        self._synced: dict[int, int] = {s.start: min(s.synced, s.done) for s in segments}
+        self._fsync: Callable[[int], None] = fsync or default_fsync
 
     @property
     def received(self) -> int:
@@ -144,11 +146,19 @@ class JobState:
     def _steal_piece(self) -> int:
         return max(MIN_BATCH, min(STEAL_PIECE, self.multi_min // 8))
 
+    def _wrote(self, n: int) -> None:
+        """Writers report each write (any thread); the checkpoint part starts writeback."""
+
     def _spawn(self, seg: Segment, first: Opened | None) -> None:
         raise NotImplementedError  # Job starts connections
 
     async def _open(self, start: int, end: int | None, *, probe: bool = False) -> Opened:
         raise NotImplementedError  # Job opens ranges
+
+
+def default_fsync(fd: int) -> None:
+    sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+    sync(fd)
 
 
 def backoff(failures: int, retry_after: float | None = None) -> float:

@@ -54,7 +54,7 @@ class Landing(EngineState):
 
     async def _fail(self, item: QueueItem, key: str, params: dict[str, Any]) -> None:
         # Nothing worth resuming: leave no empty `.part` debris behind.
-        if not any(s.done for s in await self.store.segments(item.id)):
+        if not any(s.done for s in await self.store.segments(item.id, self.boot_id)):
             with contextlib.suppress(UnsafePathError, OSError):
                 target = make_target(item.target_dir, item.file_name, self.roots)
                 await asyncio.to_thread(partmeta.remove_part, target)
@@ -75,7 +75,7 @@ class Landing(EngineState):
         target = make_target(item.target_dir, item.file_name, self.roots)
         if await self._already_landed(item, target):
             return
-        segments = await self.store.segments(item.id)
+        segments = await self.store.segments(item.id, self.boot_id)
         await self._check_space(item, target, sum(s.done for s in segments))
         await asyncio.to_thread(target.directory.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(partmeta.write_meta, target, self._meta_for(item, segments))
@@ -89,17 +89,13 @@ class Landing(EngineState):
         )
 
         async def checkpoint(segs: list[Segment], etag: str | None, total: int | None) -> None:
-            await self.store.save_progress(item.id, segs, etag)
+            await self.store.save_progress(item.id, segs, etag, self.boot_id)
             if total is not None and item.expected_size is None:
                 item.expected_size = total
                 await self.store.update(item.id, expected_size=total)
             item.etag = etag
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(partmeta.write_meta, target, self._meta_for(item, segs))
-
-        async def report(done: int) -> None:
-            # For observers in other processes; resuming never reads this column.
-            await self.store.update(item.id, bytes_done=done)
 
         job = Job(
             fetcher=fetcher,
@@ -112,7 +108,7 @@ class Landing(EngineState):
             multi_min=self.multi_min,
             checkpoint_interval=self.checkpoint_interval,
             sync_interval=self.sync_interval,
-            report=report,
+            fsync=self._fsync,
             sleep=self._sleep,
             pwritev=self._pwritev,
         )
@@ -222,6 +218,7 @@ class Landing(EngineState):
             "expected_size": item.expected_size,
             "sha256": item.sha256,
             "etag": item.etag,
-            "ranges": [[s.start, s.end, s.done] for s in segments],
+            "ranges": [[s.start, s.end, s.done, s.synced] for s in segments],
+            "boot_id": self.boot_id,
             "meta": item.meta,
         }

@@ -184,6 +184,7 @@ class Receiver(JobState):
                 write_all(self._pwritev, self._fd, data[:n], pos)
                 with self._lock:
                     seg.done += n
+                self._wrote(n)
         except BaseException:
             release()
             raise

@@ -65,13 +65,10 @@ class Recovery(EngineState):
                 "meta": meta,
             }
         )
-        segs = []
-        for r in data.get("ranges") or []:
-            ok = isinstance(r, list) and len(r) == 3 and isinstance(r[1], int | None)
-            if ok and isinstance(r[0], int) and isinstance(r[2], int):
-                segs.append(Segment(r[0], r[1], r[2]))
+        segs = meta_ranges(data, self.boot_id)
         if segs:
-            await self.store.save_progress(item_id, segs, data.get("etag"))
+            etag = data.get("etag") if isinstance(data.get("etag"), str) else None
+            await self.store.save_progress(item_id, segs, etag, self.boot_id)
         self._emit(ItemAdded(item_id, str(data.get("title") or name), target.name))
 
 
@@ -92,4 +89,22 @@ def _find_part_metas(roots: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
                     data = partmeta.read_meta(path)
                     if data is not None:
                         out.append((path, data))
+    return out
+
+
+def meta_ranges(data: dict[str, Any], boot_id: str) -> list[Segment]:
+    """The ranges of a `.part.json` a resume may trust: written ones on the same boot, else synced."""
+    same_boot = bool(boot_id) and data.get("boot_id") == boot_id
+    out = []
+    for r in data.get("ranges") or []:
+        if not isinstance(r, list) or len(r) not in (3, 4):
+            continue
+        start, end, done = r[0], r[1], r[2]
+        synced = r[3] if len(r) == 4 else done  # older files recorded ranges only after a sync
+        if not all(isinstance(v, int) and v >= 0 for v in (start, done, synced)):
+            continue
+        if end is not None and not isinstance(end, int):
+            continue
+        synced = min(synced, done)
+        out.append(Segment(start, end, done if same_boot else synced, synced))
     return out

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from modella_tui.core.downloads.checkpoints import read_boot_id
 from modella_tui.core.downloads.events import Event, StateChanged
 from modella_tui.core.downloads.job import MULTI_MIN, Job
 from modella_tui.core.downloads.lease import LEASE_TTL, Lease
@@ -59,6 +60,8 @@ class EngineState:
         lease_ttl: float = LEASE_TTL,
         wall_clock: Callable[[], float] = time.time,
         crash_hook: CrashHook | None = None,
+        boot_id: str | None = None,
+        fsync: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.store = QueueStore(db, wall_clock)
@@ -80,6 +83,9 @@ class EngineState:
         self._pwritev = pwritev
         # Test seam: a subprocess test passes a hook that kills the process at a named point.
         self._crash = crash_hook or no_crash
+        # Which boot wrote unsynced ranges decides whether a resume may trust them.
+        self.boot_id = read_boot_id() if boot_id is None else boot_id
+        self._fsync = fsync
         self.lease = Lease(db, ttl=lease_ttl, clock=wall_clock)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._jobs: dict[int, Job] = {}

@@ -93,11 +93,15 @@ class QueueItem:
 
 @dataclass
 class Segment:
-    """A byte range of one file; `done` bytes from `start` are on disk. `end` None = unknown size."""
+    """A byte range of one file; `done` bytes from `start` are written. `end` None = unknown size.
+
+    `synced` of those bytes were covered by an fdatasync; the rest may exist only in the page cache.
+    """
 
     start: int
     end: int | None
     done: int = 0
+    synced: int = 0
 
     @property
     def pos(self) -> int:
@@ -228,26 +232,50 @@ class QueueStore:
             [*args, self._now(), item_id],
         )
 
-    async def segments(self, item_id: int) -> list[Segment]:
-        """The durable ranges of one item (empty when it has none)."""
+    async def segments(self, item_id: int, boot_id: str = "") -> list[Segment]:
+        """The ranges of one item a resume may trust (empty when it has none).
+
+        Written bytes count while this is the boot that recorded them (a killed process leaves
+        them in the page cache); after a reboot only the synced ones do.
+        """
+        row = await self.db.fetchone("SELECT boot_id FROM queue_items WHERE id = ?", (item_id,))
+        same_boot = bool(boot_id) and row is not None and row["boot_id"] == boot_id
         rows = await self.db.fetchall(
-            "SELECT start, end, done FROM queue_segments WHERE item_id = ? ORDER BY start",
+            "SELECT start, end, done, synced FROM queue_segments WHERE item_id = ? ORDER BY start",
             (item_id,),
         )
-        return [Segment(r["start"], None if r["end"] < 0 else r["end"], r["done"]) for r in rows]
+        out = []
+        for r in rows:
+            synced = min(r["synced"], r["done"])
+            done = r["done"] if same_boot else synced
+            out.append(Segment(r["start"], None if r["end"] < 0 else r["end"], done, synced))
+        return out
 
-    async def save_progress(self, item_id: int, segments: list[Segment], etag: str | None) -> None:
-        """Replace the ranges of one item and its byte count in one transaction (after a sync)."""
+    async def save_progress(
+        self, item_id: int, segments: list[Segment], etag: str | None, boot_id: str = ""
+    ) -> None:
+        """Replace the ranges of one item, its byte count and the boot that wrote them, at once."""
         done = sum(s.done for s in segments)
         async with self.db.write() as conn:
             await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
             await conn.executemany(
-                "INSERT INTO queue_segments (item_id, start, end, done) VALUES (?, ?, ?, ?)",
-                [(item_id, s.start, -1 if s.end is None else s.end, s.done) for s in segments],
+                "INSERT INTO queue_segments (item_id, start, end, done, synced) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        item_id,
+                        s.start,
+                        -1 if s.end is None else s.end,
+                        s.done,
+                        min(s.synced, s.done),
+                    )
+                    for s in segments
+                ],
             )
             await conn.execute(
-                "UPDATE queue_items SET bytes_done = ?, etag = ?, updated_at = ? WHERE id = ?",
-                (done, etag, self._now(), item_id),
+                "UPDATE queue_items SET bytes_done = ?, etag = ?, boot_id = ?, updated_at = ? "
+                "WHERE id = ?",
+                (done, etag, boot_id or None, self._now(), item_id),
             )
 
     async def clear_segments(self, item_id: int) -> None:
