@@ -348,7 +348,7 @@ async def test_t16_json_error_body(db: Database, models: Path) -> None:
     respx.get(API).mock(return_value=httpx.Response(200, json={"error": "nope"}))
     async with httpx.AsyncClient() as client:
         item = await run_one(make_engine(db, models, http=client), respx_request(models))
-    assert item.error == "engine.bad_content"
+    assert item.error == "engine.web_page"
     assert not (models / "Lora" / "r.safetensors").exists()
 
 

@@ -17,7 +17,7 @@ from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.job import backoff, write_all
 from modella_tui.core.downloads.lease import Lease
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
-from modella_tui.core.downloads.verify import OrderedHasher, refused_content_type, sha256_file
+from modella_tui.core.downloads.verify import OrderedHasher, looks_like_web_page, sha256_file
 from modella_tui.core.http import RETRY_AFTER_CAP, parse_retry_after, same_origin
 from modella_tui.core.store.db import Database
 from modella_tui.core.textsafe import redact_url
@@ -107,12 +107,20 @@ def test_redact_url_drops_secrets() -> None:
     assert redact_url(url) == "https://civitai.com/api/download/models/1?type=Model"
 
 
-def test_refused_content_types() -> None:
-    assert refused_content_type("text/html; charset=utf-8", "m.safetensors")
-    assert refused_content_type("application/json", "m.safetensors")
-    assert not refused_content_type("application/json", "config.json")
-    assert not refused_content_type("application/octet-stream", "m.safetensors")
-    assert not refused_content_type("text/plain", "model.yaml")
+def test_web_pages_are_judged_by_their_content() -> None:
+    page = b"\n  <!DOCTYPE html><html><body>Log in</body></html>"
+    assert looks_like_web_page(page, "text/html; charset=utf-8", "m.safetensors")
+    assert looks_like_web_page(page, "text/plain", "m.safetensors")  # mislabelled: still a page
+    assert looks_like_web_page(page, None, "m.safetensors")
+    assert looks_like_web_page(b"\xef\xbb\xbf<html lang=en>", "binary/octet-stream", "m.ckpt")
+    assert not looks_like_web_page(page, "text/html", "index.html")  # a page was asked for
+    assert looks_like_web_page(b'{"error": "nope"}', "application/json", "m.safetensors")
+    assert not looks_like_web_page(b'{"a": 1}', "application/json", "config.json")
+    # A safetensors file: an 8-byte header length, then its JSON header; any label is fine.
+    weights = (123).to_bytes(8, "little") + b'{"__metadata__": {}}'
+    for label in ("text/plain", "binary/octet-stream", None, "application/octet-stream"):
+        assert not looks_like_web_page(weights, label, "m.safetensors")
+    assert not looks_like_web_page(b"model: x\n", "text/plain", "model.yaml")
 
 
 def test_retry_after_and_backoff() -> None:

@@ -631,7 +631,9 @@ class _Handler(BaseHTTPRequestHandler):
             rng = _Range(0, blob.size, False)
         body_start, body_end = rng.start, rng.end
         self.send_response(206 if rng.partial else 200)
-        self.send_header("Content-Type", a.content_type or content_type)
+        ctype = a.content_type if a.content_type is not None else content_type
+        if ctype:  # "" sends no Content-Type at all, as some storage hosts do
+            self.send_header("Content-Type", ctype)
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", "Sat, 01 Feb 2025 10:00:00 GMT")

@@ -36,7 +36,12 @@ from modella_tui.core.downloads.transfer import (
     TransferError,
     UrlExpired,
 )
-from modella_tui.core.downloads.verify import BufferPool, OrderedHasher
+from modella_tui.core.downloads.verify import (
+    SNIFF_BYTES,
+    BufferPool,
+    OrderedHasher,
+    looks_like_web_page,
+)
 from modella_tui.core.store.queue import Segment
 
 __all__ = ["MULTI_MIN", "Job", "JobResult", "backoff", "write_all"]
@@ -255,7 +260,10 @@ class Job(RangePlanner, Receiver, Checkpointer):
         """Learn size and ETag from the first response of a fresh download."""
         total = opened.total
         if self.total is not None and total is not None and total != self.total:
-            await opened.aclose()
+            # A body of another size is most often a login or error page: say so when it is one.
+            head = await _read_head(opened)
+            if looks_like_web_page(head, opened.content_type, self.target.name):
+                raise FatalTransferError("engine.web_page")
             raise FatalTransferError("engine.size_mismatch", got=total, expected=self.total)
         if self.total is None:
             self.total = total
@@ -346,3 +354,15 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 if isinstance(exc, UrlExpired):
                     continue  # a fresh redirect, at once
                 await self._sleep(backoff(max(1, failures), exc.retry_after))
+
+
+async def _read_head(opened: Opened) -> bytes:
+    """The first bytes of a response's body (for sniffing), then the response is closed."""
+    head = b""
+    with contextlib.suppress(Exception):
+        async for chunk in opened.response.aiter_raw():
+            head += chunk
+            if len(head) >= SNIFF_BYTES:
+                break
+    await opened.aclose()
+    return head[:SNIFF_BYTES]

@@ -127,6 +127,7 @@ class JobState:
         self._ranges_ok = False
         self._succeeded = False
         self._ticker_stop = asyncio.Event()
+        self._head_type: str | None = None  # Content-Type of the response holding byte 0
         # start of a range -> its bytes covered by an fdatasync (the rest may be only in the cache)
         self._synced: dict[int, int] = {s.start: min(s.synced, s.done) for s in segments}
         self._fsync: Callable[[int], None] = fsync or default_fsync

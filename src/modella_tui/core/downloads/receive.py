@@ -23,8 +23,12 @@ import httpx
 
 from modella_tui.core.downloads.jobstate import BATCH, Conn, JobState
 from modella_tui.core.downloads.threadhttp import ThreadBody, thread_body
-from modella_tui.core.downloads.transfer import Opened, TransferError
-from modella_tui.core.downloads.verify import lower_thread_priority
+from modella_tui.core.downloads.transfer import FatalTransferError, Opened, TransferError
+from modella_tui.core.downloads.verify import (
+    SNIFF_BYTES,
+    looks_like_web_page,
+    lower_thread_priority,
+)
 from modella_tui.core.store.queue import Segment
 
 FLUSH_AFTER = 0.25  # seconds: a slow link still commits (and checkpoints) often
@@ -34,6 +38,8 @@ class Receiver(JobState):
     """Moves one connection's bytes to the `.part` and the hasher."""
 
     async def _pump(self, seg: Segment, opened: Opened) -> None:
+        if opened.start == 0:
+            self._head_type = opened.content_type  # the label of the body that starts the file
         try:
             body = thread_body(opened.response)
             if body is not None:
@@ -176,6 +182,9 @@ class Receiver(JobState):
                 pool.put(buf)
 
         try:
+            if pos == 0 and looks_like_web_page(bytes(data[:SNIFF_BYTES]), self._head_type,
+                                                self.target.name):  # fmt: skip
+                raise FatalTransferError("engine.web_page")
             with self._lock:
                 n = len(data) if seg.end is None else min(len(data), seg.end - pos)
                 if seg.pos != pos:

@@ -78,6 +78,12 @@ class Opened:
     etag: str | None
     content_length: int | None
 
+    @property
+    def content_type(self) -> str | None:
+        """The label the server put on the body (only a hint: the body is sniffed)."""
+        value: str | None = self.response.headers.get("content-type")
+        return value
+
     async def aclose(self) -> None:
         """Close the response (and its connection when the body was not read to the end)."""
         with contextlib.suppress(Exception):
@@ -253,14 +259,6 @@ class Fetcher:
         if status not in (200, 206):
             await response.aclose()
             raise FatalTransferError("engine.http_status", status=status)
-        ctype = response.headers.get("content-type")
-        from modella_tui.core.downloads.verify import refused_content_type
-
-        if refused_content_type(ctype, self.file_name):
-            await response.aclose()
-            raise FatalTransferError(
-                "engine.bad_content", content_type=(ctype or "").split(";")[0][:60]
-            )
         etag = response.headers.get("etag")
         length = _int(response.headers.get("content-length"))
         if status == 200:
