@@ -128,16 +128,25 @@ class Admission(EngineState):
         other = taken.get(target.final)
         if other is not None and sha is not None and other.sha256 == sha:
             return AddResult("already_queued", other.id, key="engine.already_queued")
-        if other is not None:
-            # Another file of the same name is on its way to the same folder (two repos' `ae.safetensors`):
-            # the `.part` must never be shared, so this one gets the next free name now.
+        if other is not None or _card_clash(target.final, taken):
+            # Another file of the same name is on its way to the same folder (two repos'
+            # `ae.safetensors`), or a `.json` would take a model's Forge card name: the `.part`
+            # must never be shared, so this one gets the next free name now.
             for n in range(2, 1000):
                 candidate = make_target(
                     req.target_dir, partmeta.numbered(target.name, n), self.roots
                 )
-                if candidate.final not in taken and not os.path.lexists(candidate.final):
+                if (
+                    candidate.final not in taken
+                    and not os.path.lexists(candidate.final)
+                    and not _card_clash(candidate.final, taken)
+                ):
                     target = candidate
                     break
+            else:
+                return AddResult(
+                    "refused", key="engine.unsafe_path", params={"path": req.file_name}
+                )
         if sha and await self._same_file(target.final, sha, req.expected_size):
             await self.store.record_landed(
                 Landed(
@@ -173,3 +182,15 @@ class Admission(EngineState):
         self._emit(ItemAdded(item_id, req.title, target.name))
         self._emit(StateChanged(item_id, "pending"))
         return AddResult("queued", item_id, str(target.final), key="engine.queued")
+
+
+def _card_clash(final: Path, taken: dict[Path, Any]) -> bool:
+    """A `<stem>.json` beside a model file (on disk or queued) would be read as its Forge card."""
+    if not final.name.lower().endswith(".json"):
+        return False
+    stem = final.name[: -len(".json")]
+    for ext in partmeta.WEIGHT_SUFFIXES:
+        sibling = final.with_name(stem + ext)
+        if sibling in taken or os.path.lexists(sibling):
+            return True
+    return False

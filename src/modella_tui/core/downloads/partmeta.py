@@ -46,9 +46,31 @@ class Target:
         return self.directory / (self.name + META_SUFFIX)
 
 
+# Names Modella gives its own files beside a model: a server may not name a file like them.
+RESERVED_SUFFIXES = (META_SUFFIX, PART_SUFFIX, ".civitai.info", ".preview.png")
+WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".pkl")
+
+
+def working_safe_name(name: str) -> str:
+    """`safe_name`, then a name ending like one of our working files or sidecars is renamed.
+
+    `x.part` becomes `x_part`, `x.civitai.info` becomes `x_civitai.info`: the file still lands,
+    but can never be taken for (or overwrite) another download's `.part`, `.part.json` or sidecar.
+    """
+    name = paths.safe_name(name)
+    changed = True
+    while changed:
+        changed = False
+        for suffix in RESERVED_SUFFIXES:
+            if name.lower().endswith(suffix):
+                name = name[: -len(suffix)] + "_" + name[-len(suffix) + 1 :]
+                changed = True
+    return name
+
+
 def make_target(target_dir: str | Path, file_name: str, roots: list[Path]) -> Target:
     """Re-apply the name rules and check containment before anything is written."""
-    name = paths.safe_name(file_name)
+    name = working_safe_name(file_name)
     directory = Path(os.path.normpath(os.path.abspath(target_dir)))
     if not any(paths.is_within(root, directory / name) for root in roots):
         raise UnsafePathError(str(directory / name))
@@ -111,11 +133,18 @@ def remove_part(target: Target) -> None:
 
 
 def numbered(name: str, n: int) -> str:
-    """`model.safetensors` → `model (2).safetensors`."""
+    """`model.safetensors` → `model (2).safetensors`; the stem is shortened to keep the number.
+
+    A name near the length limit would otherwise lose ` (2)` to `safe_name`'s truncation and
+    stay equal to the name it was meant to differ from.
+    """
     stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
-        return f"{name} ({n})"
-    return f"{stem} ({n}).{ext}"
+    if not dot or not stem or len(ext.encode("utf-8")) > 16:
+        stem, ext = name, ""
+    tail = f" ({n})" + (f".{ext}" if ext else "")
+    budget = paths.MAX_NAME_BYTES - len(tail.encode("utf-8"))
+    stem = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore").rstrip(". ")
+    return stem + tail
 
 
 def land(target: Target, *, max_tries: int = 100) -> Path:
