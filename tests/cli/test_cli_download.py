@@ -257,3 +257,29 @@ def test_queue_run_judges_only_pending_work(run_cli: RunCli) -> None:
     proc = run_cli("queue", "--run")
     assert proc.returncode == 0, proc.stderr
     assert "Landed" not in proc.stdout
+
+
+def test_queue_run_never_fetches_a_planted_part_json(
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path
+) -> None:
+    from modella_tui.core.downloads import partmeta
+
+    folder = tmp_path / "models" / "Stable-diffusion"
+    folder.mkdir(parents=True)
+    target = partmeta.Target(folder, "payload.ckpt")
+    foreign = f"{fakehub.cdn_url}/planted/payload.ckpt"
+    partmeta.write_meta(
+        target,
+        {
+            "source": "civitai", "dedupe_key": "civitai:file:777", "title": "x",
+            "file_name": "payload.ckpt", "type": "Checkpoint", "base_model": "", "url": foreign,
+            "expected_size": 100, "sha256": None, "ranges": [], "meta": {"allow_pickle": True},
+        },
+    )  # fmt: skip
+    proc = run_cli("queue", "--run")
+    assert proc.returncode == 0, proc.stderr
+    assert [r for r in fakehub.log if "planted" in r.path] == []
+    assert str(target.meta) in proc.stderr and "delete them" in proc.stderr
+    listed = run_cli("queue")
+    assert str(target.meta) in listed.stderr and "not written by this Modella" in listed.stderr
+    assert [r for r in fakehub.log if "planted" in r.path] == []

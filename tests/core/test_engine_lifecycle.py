@@ -174,6 +174,7 @@ async def test_t26_orphan_part_json_requeued(hub: FakeHub, db: Database, models:
             "expected_size": blob.size, "sha256": blob.sha256, "etag": f'"{blob.sha256[:32]}"',
             "ranges": [[0, blob.size, 100 * KIB]], "meta": {},
         },
+        partmeta.load_key(db.path.parent / "part-key"),  # this installation wrote it
     )  # fmt: skip
     engine = make_engine(db, models)
     await engine.start()

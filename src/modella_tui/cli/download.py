@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modella_tui.cli.common import Clients, is_tty, open_clients
@@ -140,6 +141,7 @@ async def _work(engine: DownloadEngine, clients: Clients, watched: list[int] | N
             if watched is None:
                 # `queue --run`: the work still to do once the engine has reconciled (a `.part`
                 # left by a lost database is queued again then), not the finished history.
+                _report_orphans(await engine.orphans())
                 watched = [i.id for i in await engine.items() if i.state in ACTIVE]
                 if not watched:
                     sys.stderr.write(t("queue.nothing_to_do") + "\n")
@@ -264,6 +266,16 @@ class _TtyProgress:
             )
 
 
+def _report_orphans(orphans: list[Path]) -> None:
+    """Name the `.part.json` files this installation did not write, and say they can go."""
+    if not orphans:
+        return
+    sys.stderr.write(t("cli.queue.orphans", count=len(orphans)) + "\n")
+    for path in orphans:
+        sys.stderr.write(f"  {clean(str(path))}\n")
+    sys.stderr.write(t("cli.queue.orphans_hint") + "\n")
+
+
 async def _queue(args: argparse.Namespace, settings: Settings) -> int:
     async with open_clients(settings) as clients:
         engine = make_engine(settings, clients)
@@ -271,6 +283,7 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
             summary = await _work(engine, clients, None)
             return summary.exit_code()
         items = await engine.items()
+        _report_orphans(await engine.orphans())
     if not items:
         sys.stderr.write(t("queue.empty") + "\n")
         return 0

@@ -10,12 +10,10 @@ from typing import Any
 from modella_tui.core import errors, paths
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.events import ItemAdded, StateChanged
-from modella_tui.core.downloads.partmeta import UnsafePathError, make_target
+from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.state import EngineState
 from modella_tui.core.store.queue import Landed, QueueItem
 from modella_tui.core.textsafe import redact_url
-
-PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 
 # Which exit code a failure reason maps to; anything else is 1.
 EXIT_BY_KEY = {

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.admission import (
     EXIT_BY_KEY,
-    PICKLE_EXTS,
     AddResult,
     Admission,
     QueueRequest,
@@ -23,7 +22,7 @@ from modella_tui.core.downloads.admission import (
 )
 from modella_tui.core.downloads.events import Event, ItemAdded, ItemRemoved, Progress, StateChanged
 from modella_tui.core.downloads.landing import Landing
-from modella_tui.core.downloads.partmeta import UnsafePathError, make_target
+from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.recovery import Recovery
 from modella_tui.core.downloads.state import CrashHook
 from modella_tui.core.store.queue import QueueItem
@@ -75,6 +74,7 @@ class DownloadEngine(Admission, Landing, Recovery):
         # default); several of them at once make the event loop wait too long for a UI.
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             sys.setswitchinterval(SWITCH_INTERVAL)
+        await asyncio.to_thread(self._key)
         held = await self.lease.acquire()
         if held:
             self.lease.start_heartbeat()

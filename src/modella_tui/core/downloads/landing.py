@@ -78,7 +78,9 @@ class Landing(EngineState):
         segments = await self.store.segments(item.id, self.boot_id)
         await self._check_space(item, target, sum(s.done for s in segments))
         await asyncio.to_thread(target.directory.mkdir, parents=True, exist_ok=True)
-        await asyncio.to_thread(partmeta.write_meta, target, self._meta_for(item, segments))
+        await asyncio.to_thread(
+            partmeta.write_meta, target, self._meta_for(item, segments), self._key()
+        )
         fetcher = Fetcher(
             self._client(),
             item.url,
@@ -95,7 +97,9 @@ class Landing(EngineState):
                 await self.store.update(item.id, expected_size=total)
             item.etag = etag
             with contextlib.suppress(OSError):
-                await asyncio.to_thread(partmeta.write_meta, target, self._meta_for(item, segs))
+                await asyncio.to_thread(
+                    partmeta.write_meta, target, self._meta_for(item, segs), self._key()
+                )
 
         job = Job(
             fetcher=fetcher,
@@ -175,6 +179,8 @@ class Landing(EngineState):
             return False
         # Unverified: only trust it when our sidecar says the `.part` was renamed.
         meta = partmeta.read_meta(target.meta)
+        if meta is not None and not partmeta.is_signed(meta, self._key()):
+            meta = None  # not written by this installation: proves nothing
         size = os.path.getsize(target.final) if os.path.isfile(target.final) else -1
         if meta and partmeta.part_size(target) is None and size == meta.get("expected_size"):
             await asyncio.to_thread(partmeta.remove_part, target)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
+import hmac
 import json
 import os
 import stat
@@ -48,6 +50,7 @@ class Target:
 
 # Names Modella gives its own files beside a model: a server may not name a file like them.
 RESERVED_SUFFIXES = (META_SUFFIX, PART_SUFFIX, ".civitai.info", ".preview.png")
+PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")  # formats that can run code
 WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".pkl")
 
 
@@ -106,9 +109,55 @@ def part_size(target: Target) -> int | None:
     return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
-def write_meta(target: Target, data: dict[str, Any]) -> None:
-    """Write `.part.json` atomically (temp file + replace; replace never follows a link)."""
+KEY_BYTES = 32
+
+
+def load_key(path: Path) -> bytes:
+    """This installation's key for signing `.part.json` files: made once, mode 0600.
+
+    A key that cannot be read or made is replaced by one for this process only: what it signs
+    is then trusted by no later run, which only costs a re-download.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                key = fh.read(KEY_BYTES + 1)
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600, follow_symlinks=False)
+        except OSError:
+            return os.urandom(KEY_BYTES)
+        return key if len(key) == KEY_BYTES else os.urandom(KEY_BYTES)
+    except OSError:
+        return os.urandom(KEY_BYTES)
+    key = os.urandom(KEY_BYTES)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def _digest(body: dict[str, Any], key: bytes) -> str:
+    unsigned = {k: v for k, v in body.items() if k != "sig"}
+    text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def is_signed(data: dict[str, Any], key: bytes) -> bool:
+    """True when `.part.json` data carries a valid signature made with this installation's key."""
+    sig = data.get("sig")
+    return isinstance(sig, str) and hmac.compare_digest(sig, _digest(data, key))
+
+
+def write_meta(target: Target, data: dict[str, Any], key: bytes | None = None) -> None:
+    """Write `.part.json` atomically (temp file + replace; replace never follows a link).
+
+    Signed with `key`, so a later start can tell it from one it did not write.
+    """
     body = {"version": META_VERSION, **data}
+    if key is not None:
+        body["sig"] = _digest(body, key)
     tmp = target.directory / f".{target.name}.part.json.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -9,7 +9,7 @@ from typing import Any
 
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.events import ItemAdded
-from modella_tui.core.downloads.partmeta import UnsafePathError, make_target
+from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.state import EngineState
 from modella_tui.core.store.queue import Segment
 from modella_tui.core.textsafe import redact_url
@@ -19,18 +19,41 @@ class Recovery(EngineState):
     """Puts interrupted work back in line at start-up (or when taking over a dead holder's lease)."""
 
     async def _reconcile(self) -> None:
-        """Rows a crash left running go back in line; orphan `.part.json` files are re-queued."""
+        """Rows a crash left running go back in line; our own `.part.json` files are re-queued.
+
+        A `.part.json` found without a queue row (the database was lost) is used only when this
+        installation signed it; any other is listed by `orphans()` and never fetched.
+        """
         for item in await self.store.in_states("running", "verifying"):
             if item.id not in self._tasks:
                 await self.store.set_state(item.id, "pending")
+        self._orphans = []
+        requeued: set[str] = set()
+        for path, data in await self._unknown_metas():
+            if not partmeta.is_signed(data, self._key()):
+                self._orphans.append(path)
+            elif data.get("dedupe_key") not in requeued:
+                await self._requeue_from_meta(path, data)
+                requeued.add(str(data.get("dedupe_key")))
+
+    async def orphans(self) -> list[Path]:
+        """`.part.json` files under the models folder that no queue row and no signature vouch for.
+
+        They are never used to fetch anything; the user may delete them.
+        """
+        key = await asyncio.to_thread(self._key)
+        return [p for p, data in await self._unknown_metas() if not partmeta.is_signed(data, key)]
+
+    async def _unknown_metas(self) -> list[tuple[Path, dict[str, Any]]]:
         known = {i.dedupe_key for i in await self.store.all()}
         found = await asyncio.to_thread(_find_part_metas, self.roots)
+        out = []
         for path, data in found:
             key = data.get("dedupe_key")
-            if not isinstance(key, str) or key in known:
-                continue
-            await self._requeue_from_meta(path, data)
-            known.add(key)
+            if isinstance(key, str) and key in known:
+                continue  # the queue row decides; this file's content is not used
+            out.append((path, data))
+        return out
 
     async def _requeue_from_meta(self, path: Path, data: dict[str, Any]) -> None:
         name = path.name[: -len(partmeta.META_SUFFIX)]
@@ -44,7 +67,10 @@ class Recovery(EngineState):
             return
         sha = data.get("sha256")
         size = data.get("expected_size")
-        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        meta = dict(data["meta"]) if isinstance(data.get("meta"), dict) else {}
+        # Recovery never gives consent: a pickle file waits, paused, until the user resumes it.
+        meta["allow_pickle"] = False
+        pickle = target.name.lower().endswith(PICKLE_EXTS)
         item_id = await self.store.insert(
             {
                 "source": source,
@@ -61,10 +87,14 @@ class Recovery(EngineState):
                 "expected_size": size if isinstance(size, int) else None,
                 "sha256": sha.lower() if isinstance(sha, str) and len(sha) == 64 else None,
                 "etag": data.get("etag") if isinstance(data.get("etag"), str) else None,
-                "state": "pending",
+                "state": "paused" if pickle else "pending",
                 "meta": meta,
             }
         )
+        if pickle:
+            await self.store.set_state(
+                item_id, "paused", "engine.recovered_pickle", {"name": target.name}
+            )
         segs = meta_ranges(data, self.boot_id)
         if segs:
             etag = data.get("etag") if isinstance(data.get("etag"), str) else None

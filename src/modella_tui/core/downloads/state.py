@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.checkpoints import read_boot_id
 from modella_tui.core.downloads.events import Event, StateChanged
 from modella_tui.core.downloads.job import MULTI_MIN, Job
@@ -27,6 +28,7 @@ from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import QueueStore
 
 log = logging.getLogger("modella_tui.core.downloads.engine")
+PART_KEY_NAME = "part-key"
 
 CrashHook = Callable[[str], None]
 
@@ -86,6 +88,10 @@ class EngineState:
         # Which boot wrote unsynced ranges decides whether a resume may trust them.
         self.boot_id = read_boot_id() if boot_id is None else boot_id
         self._fsync = fsync
+        # Signs the `.part.json` files this installation writes (kept beside the database).
+        self.key_path = Path(db.path).parent / PART_KEY_NAME
+        self._meta_key: bytes | None = None
+        self._orphans: list[Path] = []
         self.lease = Lease(db, ttl=lease_ttl, clock=wall_clock)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._jobs: dict[int, Job] = {}
@@ -98,6 +104,11 @@ class EngineState:
         self._main: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._started = False
+
+    def _key(self) -> bytes:
+        if self._meta_key is None:
+            self._meta_key = partmeta.load_key(self.key_path)
+        return self._meta_key
 
     @property
     def roots(self) -> list[Path]:
