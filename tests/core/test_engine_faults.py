@@ -283,7 +283,7 @@ async def test_t19_not_enough_space(hub: FakeHub, db: Database, models: Path) ->
     item = await run_one(
         make_engine(db, models, disk_usage=usage), civitai_request(hub, m, models / "Lora")
     )
-    assert item.state == "failed" and item.error == "engine.disk_space"
+    assert item.state == "paused" and item.error == "engine.disk_space"  # waits for room
     assert set(item.error_params) >= {"need", "free"}
     from modella_tui.core.downloads.engine import Summary
 
@@ -307,7 +307,8 @@ async def test_t20_enospc_mid_write_pauses(hub: FakeHub, db: Database, models: P
     item = await run_one(
         make_engine(db, models, pwritev=pwritev), civitai_request(hub, m, models / "Lora")
     )
-    assert item.state == "paused" and item.error == "engine.disk_full"
+    assert item.state == "paused" and item.error == "engine.folder_full"
+    assert item.error_params == {"folder": str(models / "Lora")}
     target = partmeta.Target(models / "Lora", m.versions[0].files[0].name)
     assert target.part.exists() and target.meta.exists()
     assert item.bytes_done > 0

@@ -18,6 +18,7 @@ from modella_tui.core.textsafe import redact_url
 # Which exit code a failure reason maps to; anything else is 1.
 EXIT_BY_KEY = {
     "engine.disk_space": errors.EXIT_DISK,
+    "engine.folder_full": errors.EXIT_DISK,
     "engine.auth_login": errors.EXIT_AUTH,
     "engine.auth_hf": errors.EXIT_AUTH,
     "engine.early_access": errors.EXIT_AUTH,

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
+from modella_tui.core import paths
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.admission import (
     EXIT_BY_KEY,
@@ -162,7 +165,7 @@ class DownloadEngine(Admission, Landing, Recovery):
             await self._set_state(item_id, "cancelled", only_from=("running", "verifying"))
             return
         with contextlib.suppress(UnsafePathError):
-            partmeta.remove_part(make_target(item.target_dir, item.file_name, self.roots))
+            partmeta.remove_part(make_target(item.target_dir, item.file_name, self._all_roots()))
         await self.store.clear_segments(item_id)
 
     async def retry(self, item_id: int) -> None:
@@ -181,6 +184,7 @@ class DownloadEngine(Admission, Landing, Recovery):
     # -- the loop ----------------------------------------------------------------------------------
 
     async def _main_loop(self) -> None:
+        rechecked = self._clock()
         while True:
             try:
                 if not self.lease.held and await self.lease.acquire():
@@ -188,6 +192,9 @@ class DownloadEngine(Admission, Landing, Recovery):
                     self.lease.start_heartbeat()
                     await self._reconcile()
                 await self._poll()
+                if self.lease.held and self._clock() - rechecked >= self.recheck_interval:
+                    rechecked = self._clock()
+                    await self._recheck()
                 if self.lease.held:
                     await self._schedule()
             except asyncio.CancelledError:
@@ -209,12 +216,55 @@ class DownloadEngine(Admission, Landing, Recovery):
                 break
             if item.id in self._tasks:
                 continue
+            await self._rebase(item)
+            if await self._wait_if_blocked(item):
+                continue
             if not await self._set_state(item.id, "running", only_from=("pending",)):
                 continue
             item.state = "running"
             task = asyncio.create_task(self._work(item), name=f"modella-item-{item.id}")
             self._tasks[item.id] = task
             free -= 1
+
+    def reconfigure(
+        self,
+        *,
+        models_dir: Path | None = None,
+        max_parallel: int | None = None,
+        connections_per_file: int | None = None,
+    ) -> None:
+        """Apply changed settings now, without a restart.
+
+        A new models folder takes new items (and queued ones not yet started); items already
+        running finish where they started, their old folder staying allowed for them. A higher
+        `max_parallel` starts pending items at once; `connections_per_file` applies to new jobs
+        and is the new ramp ceiling of running ones.
+        """
+        if models_dir is not None:
+            new = Path(os.path.abspath(models_dir))
+            if new != self.models_dir:
+                if self.models_dir not in self._former_roots:
+                    self._former_roots.append(self.models_dir)
+                self._former_roots = [r for r in self._former_roots if r != new]
+                self.models_dir = new
+        if max_parallel is not None:
+            self.max_parallel = max(1, max_parallel)
+        if connections_per_file is not None:
+            self.connections_per_file = max(1, connections_per_file)
+            for job in self._jobs.values():
+                job.connections = self.connections_per_file
+        self._wake.set()
+
+    async def _rebase(self, item: QueueItem) -> None:
+        """A queued item bound for an earlier models folder, with nothing downloaded yet, moves."""
+        folder = Path(item.target_dir)
+        if any(paths.is_within(root, folder) for root in self.roots):
+            return
+        old = next((r for r in self._former_roots if paths.is_within(r, folder)), None)
+        if old is None or any(s.done for s in await self.store.segments(item.id, self.boot_id)):
+            return  # a .part is there: it finishes where it started
+        item.target_dir = str(self.models_dir / folder.relative_to(old))
+        await self.store.update(item.id, target_dir=item.target_dir)
 
     async def _poll(self) -> None:
         """Emit what other processes changed; stop our tasks whose row was paused/cancelled elsewhere."""

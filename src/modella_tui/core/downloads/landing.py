@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,15 @@ from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.job import Job
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
 from modella_tui.core.downloads.sidecars import write_sidecars
-from modella_tui.core.downloads.state import EngineState, log
+from modella_tui.core.downloads.state import log
 from modella_tui.core.downloads.transfer import Fetcher, TransferError
+from modella_tui.core.downloads.waiting import FolderWait
 from modella_tui.core.store.queue import Landed, QueueItem, Segment
 from modella_tui.core.textsafe import redact_url
 from modella_tui.core.units import human_size
 
 
-class Landing(EngineState):
+class Landing(FolderWait):
     """Runs one item's download task and lands the file."""
 
     async def _work(self, item: QueueItem) -> None:
@@ -35,11 +35,10 @@ class Landing(EngineState):
         except UnsafePathError as exc:
             await self._fail(item, "engine.unsafe_path", {"path": os.path.basename(str(exc))})
         except errors.DiskSpaceError as exc:
-            await self._fail(item, "engine.disk_space", exc.params)
+            # Waits (paused) rather than fails: it resumes by itself once there is room.
+            await self._set_state(item.id, "paused", "engine.disk_space", exc.params)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                await self._set_state(item.id, "paused", "engine.disk_full", {})
-            else:
+            if not await self._folder_error(item, exc):
                 await self._fail(item, "engine.io_error", {"reason": exc.strerror or str(exc)})
         except Exception as exc:
             log.exception("download of item %s failed", item.id)
@@ -56,14 +55,16 @@ class Landing(EngineState):
         # Nothing worth resuming: leave no empty `.part` debris behind.
         if not any(s.done for s in await self.store.segments(item.id, self.boot_id)):
             with contextlib.suppress(UnsafePathError, OSError):
-                target = make_target(item.target_dir, item.file_name, self.roots)
+                target = make_target(item.target_dir, item.file_name, self._all_roots())
                 await asyncio.to_thread(partmeta.remove_part, target)
         await self._set_state(item.id, "failed", key, params)
 
     async def _after_stop(self, item: QueueItem, reason: str) -> None:
         if reason == "cancel":
             with contextlib.suppress(UnsafePathError):
-                partmeta.remove_part(make_target(item.target_dir, item.file_name, self.roots))
+                partmeta.remove_part(
+                    make_target(item.target_dir, item.file_name, self._all_roots())
+                )
             await self.store.clear_segments(item.id)
             await self._set_state(item.id, "cancelled")
         elif reason == "pause":
@@ -72,7 +73,7 @@ class Landing(EngineState):
             await self._set_state(item.id, "pending")
 
     async def _download(self, item: QueueItem) -> None:
-        target = make_target(item.target_dir, item.file_name, self.roots)
+        target = make_target(item.target_dir, item.file_name, self._all_roots())
         if await self._already_landed(item, target):
             return
         segments = await self.store.segments(item.id, self.boot_id)
@@ -204,6 +205,7 @@ class Landing(EngineState):
         if need > free:
             raise errors.DiskSpaceError(
                 "engine.disk_space",
+                bytes=need,
                 need=human_size(need),
                 free=human_size(free),
                 name=item.file_name,

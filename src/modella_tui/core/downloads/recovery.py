@@ -11,6 +11,7 @@ from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.events import ItemAdded
 from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.state import EngineState
+from modella_tui.core.downloads.waiting import AUTO_PAUSES
 from modella_tui.core.store.queue import Segment
 from modella_tui.core.textsafe import redact_url
 
@@ -26,6 +27,9 @@ class Recovery(EngineState):
         """
         for item in await self.store.in_states("running", "verifying"):
             if item.id not in self._tasks:
+                await self.store.set_state(item.id, "pending")
+        for item in await self.store.in_states("paused"):
+            if item.error in AUTO_PAUSES:  # the engine paused it (folder, space): try again
                 await self.store.set_state(item.id, "pending")
         self._orphans = []
         requeued: set[str] = set()
@@ -46,7 +50,7 @@ class Recovery(EngineState):
 
     async def _unknown_metas(self) -> list[tuple[Path, dict[str, Any]]]:
         known = {i.dedupe_key for i in await self.store.all()}
-        found = await asyncio.to_thread(_find_part_metas, self.roots)
+        found = await asyncio.to_thread(_find_part_metas, self._all_roots())
         out = []
         for path, data in found:
             key = data.get("dedupe_key")
@@ -62,7 +66,7 @@ class Recovery(EngineState):
         if source not in ("civitai", "huggingface") or not isinstance(url, str):
             return
         try:
-            target = make_target(path.parent, name, self.roots)
+            target = make_target(path.parent, name, self._all_roots())
         except UnsafePathError:
             return
         sha = data.get("sha256")

@@ -64,6 +64,8 @@ class EngineState:
         crash_hook: CrashHook | None = None,
         boot_id: str | None = None,
         fsync: Callable[[int], None] | None = None,
+        folder_ok: Callable[[Path], bool] | None = None,
+        recheck_interval: float = 5.0,
     ) -> None:
         self.db = db
         self.store = QueueStore(db, wall_clock)
@@ -92,6 +94,11 @@ class EngineState:
         self.key_path = Path(db.path).parent / PART_KEY_NAME
         self._meta_key: bytes | None = None
         self._orphans: list[Path] = []
+        # A folder that cannot take files: root -> (reason, params); see waiting.py.
+        self._blocked: dict[Path, tuple[str, dict[str, Any]]] = {}
+        self._folder_check = folder_ok
+        self.recheck_interval = recheck_interval
+        self._former_roots: list[Path] = []  # earlier models folders (see reconfigure)
         self.lease = Lease(db, ttl=lease_ttl, clock=wall_clock)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._jobs: dict[int, Job] = {}
@@ -112,8 +119,12 @@ class EngineState:
 
     @property
     def roots(self) -> list[Path]:
-        """The folders files may be written in: the models folder and the allow-listed extras."""
+        """Where new items may be placed: the models folder and the allow-listed extras."""
         return [self.models_dir, *self.extra_roots]
+
+    def _all_roots(self) -> list[Path]:
+        """Where items already queued may be written: also the models folders used before."""
+        return [*self.roots, *self._former_roots]
 
     def _emit(self, event: Event) -> None:
         if isinstance(event, StateChanged):
