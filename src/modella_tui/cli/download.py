@@ -81,6 +81,7 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
                     skipped=skipped,
                 )
                 check_safety(planned, allow_pickle=args.allow_pickle, force=args.force)
+                _warn_unconfirmed_scans(planned)
             except ModellaError as exc:
                 sys.stderr.write(
                     clean(t("download.ref_failed", ref=ref.canonical(), reason=exc.message)) + "\n"
@@ -116,6 +117,14 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
         codes = {f.exit_code for f in failures} | ({code} if code else set())
         code = codes.pop() if len(codes) == 1 else errors.EXIT_FAILED
     return code
+
+
+def _warn_unconfirmed_scans(planned: list[Any]) -> None:
+    """One warning line for each file whose Civitai scan is Pending or Error."""
+    for p in planned:
+        if p.scan_unconfirmed in ("Pending", "Error"):
+            key = f"cli.download.scan_{p.scan_unconfirmed.lower()}"
+            sys.stderr.write(clean(t(key, name=p.file_name)) + "\n")
 
 
 def _report_add(result: Any) -> None:

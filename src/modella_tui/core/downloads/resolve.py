@@ -43,6 +43,7 @@ class PlannedFile:
     meta: dict[str, Any] = field(default_factory=dict)
     is_pickle: bool = False
     scan_danger: bool = False
+    scan_unconfirmed: str | None = None  # "Pending" or "Error": Civitai's scan did not clear it
 
     def to_request(self, *, allow_pickle: bool) -> QueueRequest:
         """The engine's request for this file; Civitai sizes (from sizeKB) are only a hint."""
@@ -168,9 +169,19 @@ def plan_civitai(
                 meta=meta if f.type in ("Model", "Pruned Model") or f.primary else {},
                 is_pickle=f.is_pickle,
                 scan_danger=f.scan_danger,
+                scan_unconfirmed=_unconfirmed_scan(f),
             )
         )
     return out
+
+
+def _unconfirmed_scan(f: CivitaiFile) -> str | None:
+    """'Pending' or 'Error' when one of Civitai's scans of the file is in that state."""
+    for result in (f.pickle_scan, f.virus_scan):
+        status = (result or "").strip().capitalize()
+        if status in ("Pending", "Error"):
+            return status
+    return None
 
 
 def choose_civitai_files(version: CivitaiVersion, glob: str | None) -> list[CivitaiFile]:
