@@ -337,3 +337,28 @@ def test_a_dangerous_scan_is_refused_without_force(run_cli: RunCli, fakehub: Fak
     forced = run_cli("download", f"civitai:{PICKLE_DANGER}", "--allow-pickle", "--force")
     assert forced.returncode == 0, forced.stderr
     assert fakehub.requests("civitai", "/api/download")
+
+
+def test_each_file_starts_as_soon_as_its_own_look_up_is_done(
+    run_cli: RunCli, fakehub: FakeHub
+) -> None:
+    import threading
+
+    slow = fakehub.catalog.add_simple_model("Slow look-up", size=64 * KIB)
+    fast = fakehub.catalog.add_simple_model("Fast look-up", size=300 * KIB)
+    gate = threading.Event()
+    fakehub.holds[f"/api/v1/models/{slow.id}"] = gate
+    done: list[subprocess.CompletedProcess[str]] = []
+    runner = threading.Thread(
+        target=lambda: done.append(run_cli("download", f"civitai:{slow.id}", f"civitai:{fast.id}"))
+    )
+    runner.start()
+    try:
+        blob = fast.versions[0].files[0].blob
+        # The second REF's file is fetched whole while the first REF's look-up is still held.
+        assert fakehub.wait_served(blob.id, blob.size, 30)
+        assert not done
+    finally:
+        gate.set()
+        runner.join(60)
+    assert done and done[0].returncode == 0, done[0].stderr if done else "no result"

@@ -246,6 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        for prefix, gate in list(self.hub.holds.items()):
+            if url.path.startswith(prefix):
+                gate.wait(30)
         try:
             fault = self.hub._take_fault(self.server.name, url.path)
             if fault is not None:
@@ -724,6 +727,8 @@ class FakeHub:
         self._scripts: dict[str, list[Attempt]] = {}
         self._faults: list[_Fault] = []
         self._stopping = threading.Event()
+        # path prefix -> an Event: requests there wait until it is set (a slow look-up)
+        self.holds: dict[str, threading.Event] = {}
         self._secret = hashlib.sha256(str(id(self)).encode() + str(time.time()).encode()).digest()
 
     # ------------------------------------------------------------- lifecycle

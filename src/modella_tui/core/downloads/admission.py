@@ -88,9 +88,10 @@ class Admission(EngineState):
     async def add(self, reqs: list[QueueRequest]) -> list[AddResult]:
         """Queue resolved files; dedupe by key, by final path and by an identical file on disk."""
         out = []
-        for req in reqs:
-            out.append(await self._add_one(req))
-        self._wake.set()
+        async with self._add_lock:
+            for req in reqs:
+                out.append(await self._add_one(req))
+                self._wake.set()  # each file may start while the next is admitted
         return out
 
     async def _add_one(self, req: QueueRequest) -> AddResult:

@@ -104,6 +104,7 @@ class DownloadEngine(Admission, Landing, Recovery):
             task.cancel()
         if running:
             await asyncio.wait([t for _, t in running], timeout=1.5)
+        await self._sidecars_written()
         await self.lease.release()
         if self._own_http and self._http is not None:
             with contextlib.suppress(Exception):
@@ -122,12 +123,18 @@ class DownloadEngine(Admission, Landing, Recovery):
             watched = [i for i in items if ids is None or i.id in ids]
             active = any(i.state in ("pending", "running", "verifying") for i in watched)
             if not active and not any(i.id in self._tasks for i in watched):
+                await self._sidecars_written()
                 return Summary(watched)
             self._wake.set()
             with contextlib.suppress(TimeoutError):
                 # asyncio.timeout: wait_for on 3.11 can lose a cancellation racing its timeout.
                 async with asyncio.timeout(self.poll_interval):
                     await self._changed.wait()
+
+    async def _sidecars_written(self) -> None:
+        """Wait for the sidecars being written (each is bounded by its own timeouts)."""
+        while self._side_tasks:
+            await asyncio.gather(*list(self._side_tasks), return_exceptions=True)
 
     async def items(self) -> list[QueueItem]:
         """Every queue row (for `modella queue` and the queue screen)."""

@@ -144,12 +144,6 @@ class Landing(FolderWait):
     async def _finish(
         self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
     ) -> None:
-        # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
-        # an empty card over the model's `<stem>.json`.
-        if item.source == "civitai" and isinstance(item.meta.get("version_json"), dict):
-            await write_sidecars(
-                self._client(), final, item.meta, item.base_model, self.timeouts.headers
-            )
         await self.store.record_landed(
             Landed(
                 item.source, item.model_id, item.version_id, item.file_id, item.title, item.type,
@@ -165,6 +159,18 @@ class Landing(FolderWait):
             bytes_done=size,
             expected_size=size,
         )
+        # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
+        # an empty card over the model's `<stem>.json`. They are written after the download slot
+        # is free (off the critical path); run_until_idle and stop wait for them.
+        if item.source == "civitai" and isinstance(item.meta.get("version_json"), dict):
+            task = asyncio.create_task(
+                write_sidecars(
+                    self._client(), final, item.meta, item.base_model, self.timeouts.headers
+                ),
+                name=f"modella-sidecars-{item.id}",
+            )
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
 
     async def _already_landed(self, item: QueueItem, target: Target) -> bool:
         """The file is already in place: an identical one exists, or a crash hit after the rename."""

@@ -111,6 +111,8 @@ class EngineState:
         self._main: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._started = False
+        self._add_lock = asyncio.Lock()  # concurrent add() calls must not race on dedupe
+        self._side_tasks: set[asyncio.Task[None]] = set()  # sidecars being written
 
     def _key(self) -> bytes:
         if self._meta_key is None:
