@@ -121,6 +121,8 @@ class Checkpointer(JobState):
             return {s.start: s.done for s in self.segments}
 
     def _start_writeback(self) -> None:
+        if self.total is not None and self.total <= WRITEBACK_STEP:
+            return  # a small file: the one sync before its rename is all it needs
         self._writeback = Writeback(
             self._fd, self._done_by_start, interval=self.sync_interval, sync=self._fsync
         )

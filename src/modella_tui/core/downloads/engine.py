@@ -119,12 +119,11 @@ class DownloadEngine(Admission, Landing, Recovery):
         ids = set(item_ids) if item_ids is not None else None
         while True:
             self._changed.clear()
-            items = await self.store.all()
-            watched = [i for i in items if ids is None or i.id in ids]
-            active = any(i.state in ("pending", "running", "verifying") for i in watched)
-            if not active and not any(i.id in self._tasks for i in watched):
+            states = await self.store.states(ids)
+            active = any(s in ("pending", "running", "verifying") for s in states.values())
+            if not active and not any(i in self._tasks for i in states):
                 await self._sidecars_written()
-                return Summary(watched)
+                return Summary([i for i in await self.store.all() if i.id in states])
             self._wake.set()
             with contextlib.suppress(TimeoutError):
                 # asyncio.timeout: wait_for on 3.11 can lose a cancellation racing its timeout.
@@ -192,13 +191,18 @@ class DownloadEngine(Admission, Landing, Recovery):
 
     async def _main_loop(self) -> None:
         rechecked = self._clock()
+        polled: float | None = None
         while True:
             try:
                 if not self.lease.held and await self.lease.acquire():
                     # The previous holder died (its lease expired): take over its work.
                     self.lease.start_heartbeat()
                     await self._reconcile()
-                await self._poll()
+                # Other processes' changes are looked for once a poll interval, not on each of
+                # our own wake-ups (each file's state changes wake the loop several times).
+                if polled is None or self._clock() - polled >= self.poll_interval:
+                    polled = self._clock()
+                    await self._poll()
                 if self.lease.held and self._clock() - rechecked >= self.recheck_interval:
                     rechecked = self._clock()
                     await self._recheck()

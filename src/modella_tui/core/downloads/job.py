@@ -99,13 +99,17 @@ class Job(RangePlanner, Receiver, Checkpointer):
             digest, _ = await asyncio.gather(
                 asyncio.to_thread(self._hasher.finish, size), self._flush()
             )
-            await self._save(sync=False)
-            self._succeeded = True
+            self._succeeded = True  # the item is marked done next; its ranges are then dropped
             return JobResult(size, digest, self.etag)
         finally:
             if ticker is not None:
                 await self._end_ticker(ticker)
             await self._shutdown(rfd)
+
+    def final_segments(self) -> list[Segment]:
+        """The ranges after a successful run: everything written and synced."""
+        with self._lock:
+            return [Segment(s.start, s.end, s.done, s.done) for s in self.segments]
 
     async def _shutdown(self, rfd: int) -> None:
         # Workers must be gone before the fds close (a reused fd number must never be written).
@@ -134,9 +138,9 @@ class Job(RangePlanner, Receiver, Checkpointer):
             conns = list(self._conns)
         for c in conns:
             c.abort()
-        threads = [c.thread for c in conns if c.thread is not None]
-        if threads:
-            await asyncio.to_thread(join_all, threads)
+        ended = [c.ended for c in conns if c.started_work]
+        if ended:
+            await asyncio.to_thread(join_all, ended)
 
     async def _validate_existing(self) -> None:
         """Trust only recorded ranges that the `.part` can hold; anything else restarts."""
@@ -275,7 +279,6 @@ class Job(RangePlanner, Receiver, Checkpointer):
         if self._ranges_ok and total is not None and total >= self.multi_min:
             await self._preallocate(total)
         self.segments = [Segment(0, total)]
-        await self._save()
 
     async def _preallocate(self, total: int) -> None:
         from modella_tui.core.store.db import is_network_fs

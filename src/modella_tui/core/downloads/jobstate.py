@@ -57,7 +57,8 @@ class Conn:
         self.got = 0
         self.stop = threading.Event()
         self.body: ThreadBody | None = None
-        self.thread: threading.Thread | None = None
+        self.ended = threading.Event()  # set when its worker is done with the body and the file
+        self.started_work = False
         self.seg: Segment | None = None
         self.started = time.monotonic()
 
@@ -170,8 +171,8 @@ def backoff(failures: int, retry_after: float | None = None) -> float:
     return min(BACKOFF_MAX, base * random.uniform(1.0, 1.25))
 
 
-def join_all(threads: list[threading.Thread]) -> None:
-    """Wait for worker threads (already told to stop) to end."""
+def join_all(ended: list[threading.Event]) -> None:
+    """Wait for workers (already told to stop) to be done with the file."""
     deadline = time.monotonic() + JOIN_TIMEOUT
-    for th in threads:
-        th.join(max(0.0, deadline - time.monotonic()))
+    for event in ended:
+        event.wait(max(0.0, deadline - time.monotonic()))

@@ -119,7 +119,12 @@ class Landing(FolderWait):
         )
         self._jobs[item.id] = job
         result = await job.run()
-        await self._set_state(item.id, "verifying", bytes_done=result.size)
+        # The ranges (all synced now) and the state in one transaction: a crash before the
+        # rename resumes from a whole `.part` without fetching anything again.
+        await self.store.save_progress(
+            item.id, job.final_segments(), result.etag, self.boot_id, state="verifying"
+        )
+        self._state_changed(item.id, "verifying", None, None)
         if item.sha256 and result.sha256 != item.sha256:
             await asyncio.to_thread(partmeta.remove_part, target)
             await self.store.clear_segments(item.id)
@@ -144,21 +149,15 @@ class Landing(FolderWait):
     async def _finish(
         self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
     ) -> None:
-        await self.store.record_landed(
-            Landed(
-                item.source, item.model_id, item.version_id, item.file_id, item.title, item.type,
-                item.base_model, str(final), size, sha, verified,
-            )
+        landed = Landed(
+            item.source, item.model_id, item.version_id, item.file_id, item.title, item.type,
+            item.base_model, str(final), size, sha, verified,
         )  # fmt: skip
-        await self.store.clear_segments(item.id)
-        await self._set_state(
-            item.id,
-            "done",
-            final_path=str(final),
-            verified=int(verified),
-            bytes_done=size,
-            expected_size=size,
-        )
+        # One transaction: the library row, the ranges forgotten, the item done.
+        done = {"final_path": str(final), "verified": int(verified), "bytes_done": size,
+                "expected_size": size}  # fmt: skip
+        if await self.store.finish(item.id, landed, **done):
+            self._state_changed(item.id, "done", None, None)
         # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
         # an empty card over the model's `<stem>.json`. They are written after the download slot
         # is free (off the critical path); run_until_idle and stop wait for them.

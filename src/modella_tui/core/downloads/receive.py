@@ -12,17 +12,17 @@ committed through the same path in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import http.client
 import os
-import threading
 import time
 from collections.abc import Callable, Sequence
 
 import httpx
 
 from modella_tui.core.downloads.jobstate import BATCH, Conn, JobState
-from modella_tui.core.downloads.threadhttp import ThreadBody, thread_body
+from modella_tui.core.downloads.threadhttp import RECEIVERS, ThreadBody, thread_body
 from modella_tui.core.downloads.transfer import FatalTransferError, Opened, TransferError
 from modella_tui.core.downloads.verify import (
     SNIFF_BYTES,
@@ -70,16 +70,18 @@ class Receiver(JobState):
                 self._receive(seg, body, conn)
             except BaseException as exc:
                 result = exc
-            loop.call_soon_threadsafe(finished, result)
+            finally:
+                conn.ended.set()
+            with contextlib.suppress(RuntimeError):  # the loop may be closed at exit
+                loop.call_soon_threadsafe(finished, result)
 
-        conn.thread = threading.Thread(target=work, name="modella-recv", daemon=True)
-        conn.thread.start()
+        conn.started_work = True
+        RECEIVERS.submit(work)
         try:
             error = await asyncio.shield(done)
         except asyncio.CancelledError:
             conn.abort()  # the socket is shut down: a blocked read returns at once
             raise
-        await asyncio.to_thread(conn.thread.join)
         self._retire(conn)
         if error is not None:
             raise error

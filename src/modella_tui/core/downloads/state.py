@@ -151,10 +151,15 @@ class EngineState:
             item_id, state, key, params, only_from=only_from, **extra
         )
         if moved:
-            done = self._known.get(item_id, ("", 0))[1]
-            self._known[item_id] = (state, done)
-            self._emit(StateChanged(item_id, state, key, dict(params or {})))
+            self._state_changed(item_id, state, key, params)
         return moved
+
+    def _state_changed(
+        self, item_id: int, state: str, key: str | None, params: dict[str, Any] | None
+    ) -> None:
+        done = self._known.get(item_id, ("", 0))[1]
+        self._known[item_id] = (state, done)
+        self._emit(StateChanged(item_id, state, key, dict(params or {})))
 
     async def _same_file(self, path: Path, sha: str, size: int | None) -> bool:
         """True when `path` is a regular file whose SHA256 is `sha` (cached hash when known)."""
