@@ -1,9 +1,10 @@
 """Adaptive range connections for one file (aria2-like), never more than `connections`.
 
-A fresh download starts with one connection; when the file is large and that connection looks
-capped, a second one takes half of the largest remaining range (work stealing). If that raised the
-total by about one connection's worth, the server caps each connection and the rest are opened at
-once; if it helped somewhat, one more is tried; else no more. A connection that finishes early
+A fresh download starts with one connection; when the file is large and that connection is far
+below what a link moves (a server capping each connection), all the others open at once. Between
+that and a fast connection, a second one takes half of the largest remaining range (work
+stealing): if that raised the total by about one connection's worth the rest are opened at once,
+if it helped somewhat one more is tried, else no more. A connection that finishes early
 takes half of the largest remaining range.
 """
 
@@ -16,9 +17,11 @@ from modella_tui.core.store.queue import Segment
 
 STEAL_HORIZON = 0.5  # seconds: a range its connection finishes sooner is not split
 ADAPT_WINDOW = 0.1  # seconds of data per measurement
+FIRST_WINDOW = 0.05  # the first one only tells fast from capped: both are far apart
 ADAPT_SKIP = 0.03  # seconds after a connection's first bytes before measuring
 ADAPT_PAUSE = 1.0  # after a connection that did not pay, wait before trying another
 ADAPT_RETRIES = 3
+SLOW_CONNECTION = 64 * 1024 * 1024  # bytes/s: a connection this slow is capped by the server
 
 
 class RangePlanner(JobState):
@@ -105,8 +108,14 @@ class RangePlanner(JobState):
                 break
             await asyncio.sleep(0.02)
         await asyncio.sleep(ADAPT_SKIP)
-        rate = await self._measure(ADAPT_WINDOW)
+        rate = await self._measure(FIRST_WINDOW)
         if rate >= self.fast_connection * max(1, self._active()):
+            return
+        if rate < SLOW_CONNECTION * max(1, self._active()):
+            # Far below what one connection moves on any link a pod has: the server caps each
+            # connection (or the link is slow, where more connections cost nothing). Open them all
+            # now rather than one measurement at a time.
+            await self._add_connections(self.connections)
             return
         misses = 0
         while self._active() < self.connections and self._left() >= self.multi_min:
