@@ -213,3 +213,24 @@ async def test_html_labelled_text_plain_is_a_clear_failure(
     assert item.state == "failed" and item.error == "engine.web_page"
     assert "web page" in (item.message or "")
     assert list((models / "Lora").iterdir()) == []  # nothing saved, not even a .part
+
+
+async def test_a_removed_listener_hears_nothing_more(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    heard: list[object] = []
+    engine = make_engine(db, models)
+    engine.add_listener(heard.append)
+    first = simple_model(hub, "Heard", 10 * KIB)
+    await engine.add([civitai_request(hub, first, models / "Lora")])
+    assert heard
+    engine.remove_listener(heard.append)
+    engine.remove_listener(heard.append)  # twice, or never added: no error
+    count = len(heard)
+    second = simple_model(hub, "Not heard", 10 * KIB)
+    await engine.add([civitai_request(hub, second, models / "Lora")])
+    await engine.start()
+    await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    assert len(heard) == count
+    assert not hasattr(engine, "subscribe")
