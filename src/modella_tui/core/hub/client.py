@@ -174,11 +174,13 @@ class HubClient:
         """Raise `AuthError` when the token in use may not download this (gated) repo."""
         await self._json(f"/api/models/{repo}/auth-check", repo, "main")
 
-    async def aclose(self) -> None:
-        """Close the HTTP client (made on first use)."""
+    async def close(self) -> None:
+        """Close the HTTP client (made on first use); the app's services call it at exit."""
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+    aclose = close
 
     # ------------------------------------------------------------- HTTP side
 
