@@ -1,4 +1,5 @@
-"""SPEC §8: `modella --version` in < 0.3 s and the app's first frame in < 1.5 s (wall time).
+"""Speed bars (see benchmarks/README.md): `modella --version` in < 0.3 s, the app's first frame
+in < 1.5 s (wall time).
 
     .venv/bin/python benchmarks/startup.py [--runs 10] [--json]
 

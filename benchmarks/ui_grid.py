@@ -1,5 +1,6 @@
-"""SPEC §8: the Civitai grid with 1,000 loaded cards — cursor moves in < 20 ms a key, and < 100 MB
-more memory than with 20 cards. Runs the real app headless over a fake client, in this process.
+"""Speed bars (see benchmarks/README.md): the Civitai grid with 1,000 loaded cards — cursor moves
+in < 20 ms a key, and < 100 MB more memory than with 20 cards. Runs the real app headless over
+a fake client, in this process.
 
     .venv/bin/python benchmarks/ui_grid.py [--presses 300] [--json]
 

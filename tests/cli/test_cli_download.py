@@ -257,3 +257,108 @@ def test_queue_run_judges_only_pending_work(run_cli: RunCli) -> None:
     proc = run_cli("queue", "--run")
     assert proc.returncode == 0, proc.stderr
     assert "Landed" not in proc.stdout
+
+
+def test_queue_run_never_fetches_a_planted_part_json(
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path
+) -> None:
+    from modella_tui.core.downloads import partmeta
+
+    folder = tmp_path / "models" / "Stable-diffusion"
+    folder.mkdir(parents=True)
+    target = partmeta.Target(folder, "payload.ckpt")
+    foreign = f"{fakehub.cdn_url}/planted/payload.ckpt"
+    partmeta.write_meta(
+        target,
+        {
+            "source": "civitai", "dedupe_key": "civitai:file:777", "title": "x",
+            "file_name": "payload.ckpt", "type": "Checkpoint", "base_model": "", "url": foreign,
+            "expected_size": 100, "sha256": None, "ranges": [], "meta": {"allow_pickle": True},
+        },
+    )  # fmt: skip
+    proc = run_cli("queue", "--run")
+    assert proc.returncode == 0, proc.stderr
+    assert [r for r in fakehub.log if "planted" in r.path] == []
+    assert str(target.meta) in proc.stderr and "delete them" in proc.stderr
+    listed = run_cli("queue")
+    assert str(target.meta) in listed.stderr and "not written by this Modella" in listed.stderr
+    assert [r for r in fakehub.log if "planted" in r.path] == []
+
+
+def test_a_traversal_file_name_lands_inside_the_models_folder(
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path, isolated_home: Path
+) -> None:
+    from tests.fakes.catalog import TRAVERSAL_FILE
+
+    proc = run_cli("download", f"civitai:{TRAVERSAL_FILE}")
+    assert proc.returncode == 0, proc.stderr
+    models = os.path.realpath(tmp_path / "models")
+    written = [Path(d) / f for d, _, fs in os.walk(tmp_path) for f in fs]
+    ours = [p for p in written if not str(p).startswith(str(isolated_home))]
+    assert any(p.name.endswith(".bashrc") or "bashrc" in p.name for p in ours), ours
+    for path in ours:
+        if "hf-home" in path.parts:
+            continue
+        assert os.path.realpath(path).startswith(models + os.sep), path
+    assert not (tmp_path / ".bashrc").exists() and not (tmp_path.parent / ".bashrc").exists()
+
+
+def _scanned(fakehub: FakeHub, name: str, status: str) -> int:
+    model = fakehub.catalog.add_simple_model(name, type="Checkpoint")
+    model.versions[0].files[0].pickle_scan = status
+    return model.id
+
+
+@pytest.mark.parametrize("status", ["Pending", "Error"])
+def test_an_unconfirmed_scan_prints_a_warning_and_still_downloads(
+    run_cli: RunCli, fakehub: FakeHub, status: str
+) -> None:
+    model_id = _scanned(fakehub, f"Scan {status}", status)
+    proc = run_cli("download", f"civitai:{model_id}")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("Warning:")]
+    expected = "not finished scanning" if status == "Pending" else "failed with an error"
+    assert len(warnings) == 1 and expected in warnings[0], proc.stderr
+
+
+def test_a_clean_scan_prints_no_warning(run_cli: RunCli, fakehub: FakeHub) -> None:
+    model_id = _scanned(fakehub, "Scan clean", "Success")
+    proc = run_cli("download", f"civitai:{model_id}")
+    assert proc.returncode == 0 and "Warning:" not in proc.stderr, proc.stderr
+
+
+def test_a_dangerous_scan_is_refused_without_force(run_cli: RunCli, fakehub: FakeHub) -> None:
+    from tests.fakes.catalog import PICKLE_DANGER
+
+    refused = run_cli("download", f"civitai:{PICKLE_DANGER}", "--allow-pickle")
+    assert refused.returncode != 0
+    assert "flagged" in refused.stderr and "--force" in refused.stderr
+    assert fakehub.requests("civitai", "/api/download") == []
+    forced = run_cli("download", f"civitai:{PICKLE_DANGER}", "--allow-pickle", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert fakehub.requests("civitai", "/api/download")
+
+
+def test_each_file_starts_as_soon_as_its_own_look_up_is_done(
+    run_cli: RunCli, fakehub: FakeHub
+) -> None:
+    import threading
+
+    slow = fakehub.catalog.add_simple_model("Slow look-up", size=64 * KIB)
+    fast = fakehub.catalog.add_simple_model("Fast look-up", size=300 * KIB)
+    gate = threading.Event()
+    fakehub.holds[f"/api/v1/models/{slow.id}"] = gate
+    done: list[subprocess.CompletedProcess[str]] = []
+    runner = threading.Thread(
+        target=lambda: done.append(run_cli("download", f"civitai:{slow.id}", f"civitai:{fast.id}"))
+    )
+    runner.start()
+    try:
+        blob = fast.versions[0].files[0].blob
+        # The second REF's file is fetched whole while the first REF's look-up is still held.
+        assert fakehub.wait_served(blob.id, blob.size, 30)
+        assert not done
+    finally:
+        gate.set()
+        runner.join(60)
+    assert done and done[0].returncode == 0, done[0].stderr if done else "no result"

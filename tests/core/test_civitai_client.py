@@ -15,7 +15,7 @@ import httpx
 import pytest
 import respx
 
-from modella_tui.core.civitai.client import CivitaiClient, SearchParams, parse_retry_after
+from modella_tui.core.civitai.client import CivitaiClient, SearchParams
 from modella_tui.core.civitai.query import parse_query
 from modella_tui.core.config import Secret
 from modella_tui.core.errors import (
@@ -28,6 +28,7 @@ from modella_tui.core.errors import (
     ServerError,
     UsageError,
 )
+from modella_tui.core.http import parse_retry_after
 from modella_tui.core.refs import CivitaiRef
 from modella_tui.core.store.cache import ResponseCache
 from modella_tui.core.store.db import Database

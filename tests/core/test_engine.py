@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import stat
 from pathlib import Path
+
+import pytest
 
 from modella_tui.core.downloads.events import Progress, StateChanged
 from modella_tui.core.store.db import Database
@@ -154,7 +157,7 @@ async def test_html_instead_of_file_is_refused(hub: FakeHub, db: Database, model
     await engine.start()
     summary = await engine.run_until_idle()
     await engine.stop()
-    assert summary.items[0].error == "engine.bad_content"
+    assert summary.items[0].error == "engine.web_page"
     assert list((models / "Lora").iterdir()) == []
 
 
@@ -171,3 +174,63 @@ async def test_progress_events_are_throttled(hub: FakeHub, db: Database, models:
     assert seen, "no progress at all"
     assert len(seen) <= 12  # ~0.5 s of transfer at ≤ 10 Hz
     assert all(p.total == 1 * MIB for p in seen)
+
+
+@pytest.mark.parametrize("label", ["text/plain", "binary/octet-stream", ""])
+async def test_model_bytes_labelled_as_anything_land_verified(
+    hub: FakeHub, db: Database, models: Path, label: str
+) -> None:
+    # Storage hosts label model files text/plain, binary/octet-stream or not at all: the SHA256
+    # decides, not the label ("" = no Content-Type header).
+    model = simple_model(hub, f"Labelled {label or 'none'}", 100 * KIB)
+    blob = model.versions[0].files[0].blob
+    hub.script(blob.id, [Attempt(content_type=label)])
+    engine = make_engine(db, models)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    item = summary.items[0]
+    assert item.state == "done" and item.verified, item.error
+    assert (models / "Lora" / item.file_name).read_bytes() == blob.read(0, blob.size)
+    cdn = [r for r in hub.requests("cdn", "/files/") if r.method == "GET"]
+    assert cdn and cdn[0].status in (200, 206)
+
+
+async def test_html_labelled_text_plain_is_a_clear_failure(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    model = simple_model(hub, "Html as text", 100 * KIB)
+    blob = model.versions[0].files[0].blob
+    page = b"<!doctype html><html><body>Please log in</body></html>"
+    hub.script(blob.id, [Attempt(body=page, content_type="text/plain")])
+    engine = make_engine(db, models)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    item = summary.items[0]
+    assert item.state == "failed" and item.error == "engine.web_page"
+    assert "web page" in (item.message or "")
+    assert list((models / "Lora").iterdir()) == []  # nothing saved, not even a .part
+
+
+async def test_a_removed_listener_hears_nothing_more(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    heard: list[object] = []
+    engine = make_engine(db, models)
+    engine.add_listener(heard.append)
+    first = simple_model(hub, "Heard", 10 * KIB)
+    await engine.add([civitai_request(hub, first, models / "Lora")])
+    assert heard
+    engine.remove_listener(heard.append)
+    engine.remove_listener(heard.append)  # twice, or never added: no error
+    count = len(heard)
+    second = simple_model(hub, "Not heard", 10 * KIB)
+    await engine.add([civitai_request(hub, second, models / "Lora")])
+    await engine.start()
+    await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    assert len(heard) == count
+    assert not hasattr(engine, "subscribe")

@@ -94,7 +94,9 @@ async def test_t5_complete_part_verifies_without_request(
     target.part.write_bytes(blob.read(0, blob.size))
     from modella_tui.core.store.queue import Segment
 
-    await engine.store.save_progress(res.item_id, [Segment(0, blob.size, blob.size)], None)
+    await engine.store.save_progress(
+        res.item_id, [Segment(0, blob.size, blob.size, blob.size)], None
+    )
     item = await run_one(engine, civitai_request(hub, m, models / "Lora"))
     assert item.state == "done" and item.verified
     assert cdn_gets(hub) == [] and hub.requests("civitai", "/api/download") == []
@@ -281,7 +283,7 @@ async def test_t19_not_enough_space(hub: FakeHub, db: Database, models: Path) ->
     item = await run_one(
         make_engine(db, models, disk_usage=usage), civitai_request(hub, m, models / "Lora")
     )
-    assert item.state == "failed" and item.error == "engine.disk_space"
+    assert item.state == "paused" and item.error == "engine.disk_space"  # waits for room
     assert set(item.error_params) >= {"need", "free"}
     from modella_tui.core.downloads.engine import Summary
 
@@ -305,7 +307,8 @@ async def test_t20_enospc_mid_write_pauses(hub: FakeHub, db: Database, models: P
     item = await run_one(
         make_engine(db, models, pwritev=pwritev), civitai_request(hub, m, models / "Lora")
     )
-    assert item.state == "paused" and item.error == "engine.disk_full"
+    assert item.state == "paused" and item.error == "engine.folder_full"
+    assert item.error_params == {"folder": str(models / "Lora")}
     target = partmeta.Target(models / "Lora", m.versions[0].files[0].name)
     assert target.part.exists() and target.meta.exists()
     assert item.bytes_done > 0
@@ -346,7 +349,7 @@ async def test_t16_json_error_body(db: Database, models: Path) -> None:
     respx.get(API).mock(return_value=httpx.Response(200, json={"error": "nope"}))
     async with httpx.AsyncClient() as client:
         item = await run_one(make_engine(db, models, http=client), respx_request(models))
-    assert item.error == "engine.bad_content"
+    assert item.error == "engine.web_page"
     assert not (models / "Lora" / "r.safetensors").exists()
 
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +174,7 @@ async def test_t26_orphan_part_json_requeued(hub: FakeHub, db: Database, models:
             "expected_size": blob.size, "sha256": blob.sha256, "etag": f'"{blob.sha256[:32]}"',
             "ranges": [[0, blob.size, 100 * KIB]], "meta": {},
         },
+        partmeta.load_key(db.path.parent / "part-key"),  # this installation wrote it
     )  # fmt: skip
     engine = make_engine(db, models)
     await engine.start()
@@ -186,33 +186,8 @@ async def test_t26_orphan_part_json_requeued(hub: FakeHub, db: Database, models:
 
 # -- crashes in a subprocess ----------------------------------------------------------------------
 
-WORKER = textwrap.dedent(
-    """
-    import asyncio, json, sys
-    from pathlib import Path
-    from modella_tui.core.downloads.engine import DownloadEngine, QueueRequest
-    from modella_tui.core.store.db import Database
 
-    async def main(cfg):
-        db = await Database(Path(cfg["db"])).open()
-        engine = DownloadEngine(db, models_dir=Path(cfg["models"]), checkpoint_interval=0.05, sync_interval=0.05,
-                                poll_interval=0.05, multi_min=cfg["multi_min"],
-                                connections_per_file=cfg["connections"])
-        req = cfg["req"]
-        req["target_dir"] = Path(req["target_dir"])
-        await engine.add([QueueRequest(**req)])
-        await engine.start()
-        print("started", flush=True)
-        await engine.run_until_idle()
-        await engine.stop()
-        await db.close()
-
-    asyncio.run(main(json.loads(sys.argv[1])))
-    """
-)
-
-
-def worker_cfg(db: Database, models: Path, req: Any, connections: int = 1) -> str:
+def worker_cfg(db: Database, models: Path, req: Any, connections: int = 1, **extra: Any) -> str:
     data = dict(vars(req))
     data["target_dir"] = str(req.target_dir)
     return json.dumps(
@@ -222,16 +197,18 @@ def worker_cfg(db: Database, models: Path, req: Any, connections: int = 1) -> st
             "req": data,
             "multi_min": 256 * KIB,
             "connections": connections,
+            **extra,
         }
     )
 
 
-def spawn(cfg: str, env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **(env_extra or {})}
+def spawn(cfg: str) -> subprocess.Popen[bytes]:
+    """The engine worker (tests/core/engine_worker.py) in a subprocess."""
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
     return subprocess.Popen(
-        [sys.executable, "-c", WORKER, cfg], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        [sys.executable, "-m", "tests.core.engine_worker", cfg], env=env, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
 
 
@@ -242,7 +219,7 @@ async def test_t26_crash_around_rename(
     m = simple_model(hub, f"Crash {point}", 200 * KIB)
     blob = m.versions[0].files[0].blob
     req = civitai_request(hub, m, models / "Lora")
-    proc = spawn(worker_cfg(db, models, req), {"MODELLA_TEST_CRASH_AT": point})
+    proc = spawn(worker_cfg(db, models, req, crash_at=point))
     assert await asyncio.to_thread(proc.wait, 30) == 137
     engine = make_engine(db, models)
     await engine.start()

@@ -186,6 +186,8 @@ def test_token_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     hf_home.mkdir(parents=True, exist_ok=True)
     (hf_home / "token").write_text("hf_stored_login\n")
     assert HubClient().token() == Secret("hf_stored_login")
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", "hf_legacy_env")  # huggingface_hub reads it too
+    assert HubClient().token() == Secret("hf_legacy_env")
     assert HubClient(settings).token() == Secret("hf_from_file")
     monkeypatch.setenv("HF_TOKEN", "hf_from_env")
     assert HubClient(settings).token() == Secret("hf_from_env")

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from modella_tui.core.downloads import partmeta
-from modella_tui.core.downloads.job import backoff
+from modella_tui.core.downloads.job import backoff, write_all
 from modella_tui.core.downloads.lease import Lease
-from modella_tui.core.downloads.partmeta import PartWriter, Target, UnsafePathError, make_target
-from modella_tui.core.downloads.transfer import parse_retry_after
-from modella_tui.core.downloads.verify import OrderedHasher, refused_content_type, sha256_file
+from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
+from modella_tui.core.downloads.verify import OrderedHasher, looks_like_web_page, sha256_file
+from modella_tui.core.http import RETRY_AFTER_CAP, parse_retry_after, same_origin
 from modella_tui.core.store.db import Database
 from modella_tui.core.textsafe import redact_url
 
@@ -55,18 +55,26 @@ def test_ordered_hasher_reports_a_gap(tmp_path: Path) -> None:
         os.close(fd)
 
 
-async def test_part_writer_enospc_on_dev_full() -> None:
+def test_write_all_reports_enospc_on_dev_full() -> None:
     fd = os.open("/dev/full", os.O_WRONLY)
     try:
-        writer = PartWriter(fd, lambda off, n, bufs: None, pwritev=lambda f, b, o: os.writev(f, b))
-        await writer.write(0, [b"x" * 4096], 4096)
-        await writer.drain()
-        assert writer.error is not None and writer.error.errno == errno.ENOSPC
-        with pytest.raises(OSError):
-            await writer.write(4096, [b"y"], 1)
-        await writer.close()
+        with pytest.raises(OSError) as info:
+            write_all(os.pwritev, fd, memoryview(b"x" * 4096), 0)
+        assert info.value.errno == errno.ENOSPC
     finally:
         os.close(fd)
+
+
+def test_write_all_finishes_a_short_write(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        # A pwritev that writes only the first 3 bytes, as a signal can make it do.
+        write_all(lambda f, bufs, off: os.pwrite(f, bytes(bufs[0])[:3], off), fd,
+                  memoryview(b"abcdefgh"), 2)  # fmt: skip
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"\0\0abcdefgh"
 
 
 def test_land_never_clobbers(tmp_path: Path) -> None:
@@ -99,17 +107,26 @@ def test_redact_url_drops_secrets() -> None:
     assert redact_url(url) == "https://civitai.com/api/download/models/1?type=Model"
 
 
-def test_refused_content_types() -> None:
-    assert refused_content_type("text/html; charset=utf-8", "m.safetensors")
-    assert refused_content_type("application/json", "m.safetensors")
-    assert not refused_content_type("application/json", "config.json")
-    assert not refused_content_type("application/octet-stream", "m.safetensors")
-    assert not refused_content_type("text/plain", "model.yaml")
+def test_web_pages_are_judged_by_their_content() -> None:
+    page = b"\n  <!DOCTYPE html><html><body>Log in</body></html>"
+    assert looks_like_web_page(page, "text/html; charset=utf-8", "m.safetensors")
+    assert looks_like_web_page(page, "text/plain", "m.safetensors")  # mislabelled: still a page
+    assert looks_like_web_page(page, None, "m.safetensors")
+    assert looks_like_web_page(b"\xef\xbb\xbf<html lang=en>", "binary/octet-stream", "m.ckpt")
+    assert not looks_like_web_page(page, "text/html", "index.html")  # a page was asked for
+    assert looks_like_web_page(b'{"error": "nope"}', "application/json", "m.safetensors")
+    assert not looks_like_web_page(b'{"a": 1}', "application/json", "config.json")
+    # A safetensors file: an 8-byte header length, then its JSON header; any label is fine.
+    weights = (123).to_bytes(8, "little") + b'{"__metadata__": {}}'
+    for label in ("text/plain", "binary/octet-stream", None, "application/octet-stream"):
+        assert not looks_like_web_page(weights, label, "m.safetensors")
+    assert not looks_like_web_page(b"model: x\n", "text/plain", "model.yaml")
 
 
 def test_retry_after_and_backoff() -> None:
     assert parse_retry_after("3") == 3.0
-    assert parse_retry_after("999999") == 600.0
+    assert parse_retry_after("999999") == 999999.0
+    assert parse_retry_after("999999", cap=RETRY_AFTER_CAP) == 600.0
     now = 1_800_000_000.0
     date = email.utils.formatdate(now + 42, usegmt=True)
     assert parse_retry_after(date, now) == pytest.approx(42, abs=1)
@@ -135,3 +152,27 @@ async def test_lease_dead_local_holder_is_taken_over(tmp_path: Path) -> None:
         assert await Lease(db).acquire() is True
         await db.execute("UPDATE engine_lease SET holder = 'otherhost:1:x', expires_at = 9e18")
         assert await Lease(db).acquire() is False
+
+
+def test_same_origin_fills_default_ports_and_ignores_case() -> None:
+    assert same_origin("https://Civitai.com/api", "https://civitai.com:443/x")
+    assert same_origin("http://127.0.0.1:80/a", "http://127.0.0.1/b")
+    assert not same_origin("https://civitai.com", "http://civitai.com")
+    assert not same_origin("http://127.0.0.1:8000", "http://127.0.0.1:8001")
+    assert not same_origin("http://[::1", "http://[::1]")  # unparsable: never the same
+
+
+def test_importing_the_engine_patches_no_private_http_attribute() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio.selector_events as se, httpcore\n"
+        "before = (httpcore._async.http11.AsyncHTTP11Connection.READ_NUM_BYTES,"
+        " se._SelectorSocketTransport.max_size)\n"
+        "import modella_tui.core.downloads.engine\n"
+        "after = (httpcore._async.http11.AsyncHTTP11Connection.READ_NUM_BYTES,"
+        " se._SelectorSocketTransport.max_size)\n"
+        "assert before == after, (before, after)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

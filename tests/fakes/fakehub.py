@@ -246,6 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        for prefix, gate in list(self.hub.holds.items()):
+            if url.path.startswith(prefix):
+                gate.wait(30)
         try:
             fault = self.hub._take_fault(self.server.name, url.path)
             if fault is not None:
@@ -631,7 +634,9 @@ class _Handler(BaseHTTPRequestHandler):
             rng = _Range(0, blob.size, False)
         body_start, body_end = rng.start, rng.end
         self.send_response(206 if rng.partial else 200)
-        self.send_header("Content-Type", a.content_type or content_type)
+        ctype = a.content_type if a.content_type is not None else content_type
+        if ctype:  # "" sends no Content-Type at all, as some storage hosts do
+            self.send_header("Content-Type", ctype)
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", "Sat, 01 Feb 2025 10:00:00 GMT")
@@ -722,6 +727,8 @@ class FakeHub:
         self._scripts: dict[str, list[Attempt]] = {}
         self._faults: list[_Fault] = []
         self._stopping = threading.Event()
+        # path prefix -> an Event: requests there wait until it is set (a slow look-up)
+        self.holds: dict[str, threading.Event] = {}
         self._secret = hashlib.sha256(str(id(self)).encode() + str(time.time()).encode()).digest()
 
     # ------------------------------------------------------------- lifecycle

@@ -74,4 +74,5 @@ async def open_clients(settings: Settings) -> AsyncIterator[Clients]:
         yield Clients(db=db, civitai=civitai, hub=hub)
     finally:
         await civitai.close()
+        await hub.close()
         await db.close()

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modella_tui.cli.common import Clients, is_tty, open_clients
@@ -17,11 +19,12 @@ from modella_tui.core.i18n import t
 from modella_tui.core.textsafe import clean
 
 if TYPE_CHECKING:
-    from modella_tui.core.downloads.engine import DownloadEngine, QueueRequest, Summary
+    from modella_tui.core.downloads.engine import DownloadEngine, Summary
     from modella_tui.core.downloads.events import Event
     from modella_tui.core.store.queue import QueueItem
 
 ACTIVE = ("pending", "running", "verifying")
+RESOLVE_AT_ONCE = 8  # REFs looked up at once: a list of LoRAs costs about one round trip
 WAIT_POLL_S = 1.0  # when another process holds the engine lease, how often to look at the queue
 
 
@@ -65,39 +68,42 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
     place = placement_for(settings.models_dir, str(settings.get("layout")), args.target_dir)
     catalogue = load_catalogue()
     failures: list[ModellaError] = []
+    watched: list[int] = []
+    limit = asyncio.Semaphore(RESOLVE_AT_ONCE)
     async with open_clients(settings) as clients:
-        requests: list[QueueRequest] = []
-        skipped: list[ModellaError] = []
-        for ref in refs:
+        engine = make_engine(settings, clients)
+
+        async def resolve_and_add(ref: Any) -> None:
+            # Each REF is queued as soon as its own look-up is done, so its transfer starts
+            # while the other look-ups are still in flight.
+            skipped: list[ModellaError] = []
             try:
-                planned = await plan_ref(
-                    ref,
-                    civitai=clients.civitai,
-                    hub=clients.hub,
-                    catalogue=catalogue,
-                    place=place,
-                    glob=args.file_glob,
-                    skipped=skipped,
-                )
+                async with limit:
+                    planned = await plan_ref(
+                        ref,
+                        civitai=clients.civitai,
+                        hub=clients.hub,
+                        catalogue=catalogue,
+                        place=place,
+                        glob=args.file_glob,
+                        skipped=skipped,
+                    )
                 check_safety(planned, allow_pickle=args.allow_pickle, force=args.force)
+                _warn_unconfirmed_scans(planned)
             except ModellaError as exc:
                 sys.stderr.write(
                     clean(t("download.ref_failed", ref=ref.canonical(), reason=exc.message)) + "\n"
                 )
                 failures.append(exc)
-                continue
+                return
             for problem in skipped:
                 sys.stderr.write(
                     clean(t("download.ref_failed", ref=ref.canonical(), reason=problem.message))
                     + "\n"
                 )
             failures.extend(skipped)
-            skipped.clear()
-            requests.extend(p.to_request(allow_pickle=args.allow_pickle) for p in planned)
-        engine = make_engine(settings, clients)
-        watched: list[int] = []
-        if requests:
-            for result in await engine.add(requests):
+            requests = [p.to_request(allow_pickle=args.allow_pickle) for p in planned]
+            for result in await engine.add(requests) if requests else []:
                 _report_add(result)
                 if result.item_id is not None and result.status in (
                     "queued",
@@ -109,12 +115,25 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
                     failures.append(
                         errors.DownloadError(result.key or "error.download", **result.params)
                     )
-        summary = await _work(engine, clients, watched) if watched else None
-    code = summary.exit_code() if summary else errors.EXIT_OK
+
+        async def resolve_all() -> list[int]:
+            await asyncio.gather(*(resolve_and_add(ref) for ref in refs))
+            return watched
+
+        summary = await _work(engine, clients, resolve_all)
+    code = summary.exit_code() if summary.items else errors.EXIT_OK
     if failures:
         codes = {f.exit_code for f in failures} | ({code} if code else set())
         code = codes.pop() if len(codes) == 1 else errors.EXIT_FAILED
     return code
+
+
+def _warn_unconfirmed_scans(planned: list[Any]) -> None:
+    """One warning line for each file whose Civitai scan is Pending or Error."""
+    for p in planned:
+        if p.scan_unconfirmed in ("Pending", "Error"):
+            key = f"cli.download.scan_{p.scan_unconfirmed.lower()}"
+            sys.stderr.write(clean(t(key, name=p.file_name)) + "\n")
 
 
 def _report_add(result: Any) -> None:
@@ -127,8 +146,16 @@ def _report_add(result: Any) -> None:
         sys.stderr.write(clean(t("download.refused", reason=reason)) + "\n")
 
 
-async def _work(engine: DownloadEngine, clients: Clients, watched: list[int] | None) -> Summary:
-    """Run the engine (or wait on the process that holds it) and show progress."""
+async def _work(
+    engine: DownloadEngine,
+    clients: Clients,
+    feed: Callable[[], Awaitable[list[int]]] | None,
+) -> Summary:
+    """Run the engine (or wait on the process that holds it) and show progress.
+
+    `feed` queues the command's files once the engine runs and returns the ids to watch; without
+    it (`queue --run`) the work still pending is watched.
+    """
     from modella_tui.core.downloads.engine import Summary
 
     show = _TtyProgress() if is_tty() else _LineProgress()
@@ -137,9 +164,14 @@ async def _work(engine: DownloadEngine, clients: Clients, watched: list[int] | N
     try:
         with show:
             held = await engine.start()
-            if watched is None:
+            if feed is not None:
+                watched = await feed()
+                if not watched:
+                    return Summary([])
+            else:
                 # `queue --run`: the work still to do once the engine has reconciled (a `.part`
                 # left by a lost database is queued again then), not the finished history.
+                _report_orphans(await engine.orphans())
                 watched = [i.id for i in await engine.items() if i.state in ACTIVE]
                 if not watched:
                     sys.stderr.write(t("queue.nothing_to_do") + "\n")
@@ -264,6 +296,16 @@ class _TtyProgress:
             )
 
 
+def _report_orphans(orphans: list[Path]) -> None:
+    """Name the `.part.json` files this installation did not write, and say they can go."""
+    if not orphans:
+        return
+    sys.stderr.write(t("cli.queue.orphans", count=len(orphans)) + "\n")
+    for path in orphans:
+        sys.stderr.write(f"  {clean(str(path))}\n")
+    sys.stderr.write(t("cli.queue.orphans_hint") + "\n")
+
+
 async def _queue(args: argparse.Namespace, settings: Settings) -> int:
     async with open_clients(settings) as clients:
         engine = make_engine(settings, clients)
@@ -271,6 +313,7 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
             summary = await _work(engine, clients, None)
             return summary.exit_code()
         items = await engine.items()
+        _report_orphans(await engine.orphans())
     if not items:
         sys.stderr.write(t("queue.empty") + "\n")
         return 0

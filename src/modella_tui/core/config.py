@@ -80,7 +80,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("language", str, "auto", choices=LANGUAGE_CHOICES),
     SettingSpec("theme", str, "dark", choices=THEMES),
     SettingSpec("max_parallel", int, 3, minimum=1, maximum=16),
-    SettingSpec("connections_per_file", int, 4, minimum=1, maximum=16),
+    SettingSpec("connections_per_file", int, 8, minimum=1, maximum=16),
     SettingSpec("previews", bool, True),
     SettingSpec("nsfw", bool, False),
     SettingSpec("cache_minutes", int, 10, minimum=0, maximum=10080),

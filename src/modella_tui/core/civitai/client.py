@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import email.utils
 import hashlib
 import json
 import logging
@@ -19,7 +17,6 @@ from typing import Any
 
 import httpx
 
-from modella_tui import __version__
 from modella_tui.core.civitai.parse import (
     VersionInfo,
     is_mature,
@@ -39,6 +36,7 @@ from modella_tui.core.errors import (
     ServerError,
     UsageError,
 )
+from modella_tui.core.http import USER_AGENT, parse_retry_after, same_origin
 from modella_tui.core.models import CivitaiModel, CivitaiVersion, SearchPage
 from modella_tui.core.refs import CivitaiRef
 from modella_tui.core.store.cache import ResponseCache
@@ -46,7 +44,6 @@ from modella_tui.core.textsafe import clean
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"modella/{__version__}"  # a product UA: browser-like ones get HTML instead of JSON
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_LIMIT = 100
 MIB = 1024 * 1024
@@ -107,32 +104,6 @@ class SearchParams:
         return replace(self, cursor=cursor)
 
     next_page = with_cursor
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """`Retry-After` as seconds from now: delta-seconds or an HTTP-date; None if absent/garbled."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    scheme = url.scheme.lower()
-    port = url.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, url.host.lower().rstrip("."), port
 
 
 def _clean(text: str, limit: int = 200) -> str:
@@ -229,10 +200,7 @@ class CivitaiClient:
 
     def is_api_origin(self, url: str | httpx.URL) -> bool:
         """Same scheme, host and port as the configured base URL (nothing else gets the key)."""
-        try:
-            return _origin(httpx.URL(url)) == _origin(self._base)
-        except (httpx.InvalidURL, TypeError, ValueError):
-            return False
+        return same_origin(url, self.base_url)
 
     def headers_for(self, url: str | httpx.URL) -> dict[str, str]:
         """Request headers for `url`: product UA and JSON accept; the key only for the API origin."""

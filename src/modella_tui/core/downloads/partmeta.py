@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
+import hashlib
+import hmac
 import json
 import os
-import queue
 import stat
-import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,9 +48,32 @@ class Target:
         return self.directory / (self.name + META_SUFFIX)
 
 
+# Names Modella gives its own files beside a model: a server may not name a file like them.
+RESERVED_SUFFIXES = (META_SUFFIX, PART_SUFFIX, ".civitai.info", ".preview.png")
+PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")  # formats that can run code
+WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".pkl")
+
+
+def working_safe_name(name: str) -> str:
+    """`safe_name`, then a name ending like one of our working files or sidecars is renamed.
+
+    `x.part` becomes `x_part`, `x.civitai.info` becomes `x_civitai.info`: the file still lands,
+    but can never be taken for (or overwrite) another download's `.part`, `.part.json` or sidecar.
+    """
+    name = paths.safe_name(name)
+    changed = True
+    while changed:
+        changed = False
+        for suffix in RESERVED_SUFFIXES:
+            if name.lower().endswith(suffix):
+                name = name[: -len(suffix)] + "_" + name[-len(suffix) + 1 :]
+                changed = True
+    return name
+
+
 def make_target(target_dir: str | Path, file_name: str, roots: list[Path]) -> Target:
     """Re-apply the name rules and check containment before anything is written."""
-    name = paths.safe_name(file_name)
+    name = working_safe_name(file_name)
     directory = Path(os.path.normpath(os.path.abspath(target_dir)))
     if not any(paths.is_within(root, directory / name) for root in roots):
         raise UnsafePathError(str(directory / name))
@@ -88,9 +109,55 @@ def part_size(target: Target) -> int | None:
     return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
-def write_meta(target: Target, data: dict[str, Any]) -> None:
-    """Write `.part.json` atomically (temp file + replace; replace never follows a link)."""
+KEY_BYTES = 32
+
+
+def load_key(path: Path) -> bytes:
+    """This installation's key for signing `.part.json` files: made once, mode 0600.
+
+    A key that cannot be read or made is replaced by one for this process only: what it signs
+    is then trusted by no later run, which only costs a re-download.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                key = fh.read(KEY_BYTES + 1)
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600, follow_symlinks=False)
+        except OSError:
+            return os.urandom(KEY_BYTES)
+        return key if len(key) == KEY_BYTES else os.urandom(KEY_BYTES)
+    except OSError:
+        return os.urandom(KEY_BYTES)
+    key = os.urandom(KEY_BYTES)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def _digest(body: dict[str, Any], key: bytes) -> str:
+    unsigned = {k: v for k, v in body.items() if k != "sig"}
+    text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def is_signed(data: dict[str, Any], key: bytes) -> bool:
+    """True when `.part.json` data carries a valid signature made with this installation's key."""
+    sig = data.get("sig")
+    return isinstance(sig, str) and hmac.compare_digest(sig, _digest(data, key))
+
+
+def write_meta(target: Target, data: dict[str, Any], key: bytes | None = None) -> None:
+    """Write `.part.json` atomically (temp file + replace; replace never follows a link).
+
+    Signed with `key`, so a later start can tell it from one it did not write.
+    """
     body = {"version": META_VERSION, **data}
+    if key is not None:
+        body["sig"] = _digest(body, key)
     tmp = target.directory / f".{target.name}.part.json.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -115,11 +182,18 @@ def remove_part(target: Target) -> None:
 
 
 def numbered(name: str, n: int) -> str:
-    """`model.safetensors` → `model (2).safetensors`."""
+    """`model.safetensors` → `model (2).safetensors`; the stem is shortened to keep the number.
+
+    A name near the length limit would otherwise lose ` (2)` to `safe_name`'s truncation and
+    stay equal to the name it was meant to differ from.
+    """
     stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
-        return f"{name} ({n})"
-    return f"{stem} ({n}).{ext}"
+    if not dot or not stem or len(ext.encode("utf-8")) > 16:
+        stem, ext = name, ""
+    tail = f" ({n})" + (f".{ext}" if ext else "")
+    budget = paths.MAX_NAME_BYTES - len(tail.encode("utf-8"))
+    stem = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore").rstrip(". ")
+    return stem + tail
 
 
 def land(target: Target, *, max_tries: int = 100) -> Path:
@@ -163,90 +237,3 @@ _UMASK = _read_umask()
 
 def _umask() -> int:
     return _UMASK
-
-
-class PartWriter:
-    """Writes batches to the `.part` in a thread (os.pwritev), in order of submission.
-
-    The event loop only queues buffers; it waits when more than `cap` bytes are in flight, so a slow
-    disk slows the download instead of filling memory. After each write, `on_written(offset, n, bufs)`
-    runs in the writer thread (segment progress, then the hasher).
-    """
-
-    def __init__(
-        self,
-        fd: int,
-        on_written: Callable[[int, int, Sequence[bytes]], None],
-        *,
-        pwritev: Callable[[int, Sequence[bytes], int], int] = os.pwritev,
-        cap: int = 32 * 1024 * 1024,
-    ) -> None:
-        self.fd = fd
-        self._on_written = on_written
-        self._pwritev = pwritev
-        self._cap = cap
-        self._loop = asyncio.get_running_loop()
-        self._queue: queue.SimpleQueue[tuple[int, Sequence[bytes], int] | None] = (
-            queue.SimpleQueue()
-        )
-        self._inflight = 0
-        self._room = asyncio.Event()
-        self._room.set()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="modella-write", daemon=True)
-        self._thread.start()
-
-    async def write(self, offset: int, bufs: list[bytes], size: int) -> None:
-        """Queue `bufs` (`size` bytes) for `offset`; raise the writer's error if it had one."""
-        if self.error is not None:
-            raise self.error
-        self._inflight += size
-        self._idle.clear()
-        self._queue.put((offset, bufs, size))
-        if self._inflight >= self._cap:
-            self._room.clear()
-            await self._room.wait()
-        if self.error is not None:
-            raise self.error
-
-    async def drain(self) -> None:
-        """Wait until everything queued is written (or failed)."""
-        await self._idle.wait()
-
-    async def close(self) -> None:
-        """Drain, end the thread; the caller closes the fd."""
-        await self.drain()
-        self._queue.put(None)
-        await asyncio.to_thread(self._thread.join)
-
-    def _released(self, size: int) -> None:
-        self._inflight -= size
-        if self._inflight < self._cap:
-            self._room.set()
-        if self._inflight <= 0:
-            self._idle.set()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            offset, bufs, size = item
-            if self.error is None:
-                try:
-                    self._write_all(offset, bufs, size)
-                    self._on_written(offset, size, bufs)
-                except OSError as exc:
-                    self.error = exc
-            self._loop.call_soon_threadsafe(self._released, size)
-
-    def _write_all(self, offset: int, bufs: Sequence[bytes], size: int) -> None:
-        done = self._pwritev(self.fd, bufs, offset)
-        if done == size:
-            return
-        # A short write (signal, quota edge): finish it with plain pwrite calls.
-        data = memoryview(b"".join(bufs))
-        while done < size:
-            n = os.pwrite(self.fd, data[done:], offset + done)
-            if n <= 0:
-                raise OSError(errno.EIO, "short write")
-            done += n

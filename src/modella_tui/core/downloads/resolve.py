@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from modella_tui.core.hub.packages import Catalogue
 
 WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
+LOOKUPS_AT_ONCE = 8  # metadata requests in flight for one REF
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class PlannedFile:
     meta: dict[str, Any] = field(default_factory=dict)
     is_pickle: bool = False
     scan_danger: bool = False
+    scan_unconfirmed: str | None = None  # "Pending" or "Error": Civitai's scan did not clear it
 
     def to_request(self, *, allow_pickle: bool) -> QueueRequest:
         """The engine's request for this file; Civitai sizes (from sizeKB) are only a hint."""
@@ -168,9 +171,19 @@ def plan_civitai(
                 meta=meta if f.type in ("Model", "Pruned Model") or f.primary else {},
                 is_pickle=f.is_pickle,
                 scan_danger=f.scan_danger,
+                scan_unconfirmed=_unconfirmed_scan(f),
             )
         )
     return out
+
+
+def _unconfirmed_scan(f: CivitaiFile) -> str | None:
+    """'Pending' or 'Error' when one of Civitai's scans of the file is in that state."""
+    for result in (f.pickle_scan, f.virus_scan):
+        status = (result or "").strip().capitalize()
+        if status in ("Pending", "Error"):
+            return status
+    return None
 
 
 def choose_civitai_files(version: CivitaiVersion, glob: str | None) -> list[CivitaiFile]:
@@ -311,17 +324,25 @@ async def _plan_hub_ref(
         wanted = [p for p in wanted if fnmatch.fnmatch(p.rsplit("/", 1)[-1].lower(), glob.lower())]
     if not wanted:
         raise NotFoundError("error.hub_nothing_to_download", repo=ref.repo)
+    limit = asyncio.Semaphore(LOOKUPS_AT_ONCE)
+
+    async def look_up(path: str) -> HubFile:
+        paths.safe_relpath(path)  # refuses `..`, absolute and drive paths from a hostile tree
+        async with limit:
+            return await hub.file_info(ref.repo, path, ref.revision)
+
+    # One HEAD per file, several at once: a pack of files costs about one round trip.
+    found = await asyncio.gather(*(look_up(p) for p in wanted), return_exceptions=True)
     files = []
-    for path in wanted:
-        try:
-            paths.safe_relpath(path)
-            info = await hub.file_info(ref.repo, path, ref.revision)
-        except (UsageError, NotFoundError) as exc:
+    for path, info in zip(wanted, found, strict=True):
+        if isinstance(info, (UsageError, NotFoundError)):
             # One hostile or vanished entry of a repo does not stop its other files.
             if len(wanted) == 1 or skipped is None:
-                raise
-            skipped.append(exc)
+                raise info
+            skipped.append(info)
             continue
+        if isinstance(info, BaseException):
+            raise info
         files.append((info, types.get(path) or guess_hub_type(path)))
     if not files:
         raise NotFoundError("error.hub_nothing_to_download", repo=ref.repo)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from modella_tui.core import paths
+from modella_tui.core.downloads.partmeta import WEIGHT_SUFFIXES
 from modella_tui.core.thumbnails import fetch_image
 
 PREVIEW_MAX = 20 * 1024 * 1024
@@ -40,22 +40,52 @@ def forge_json(meta: dict[str, Any], base_model: str) -> dict[str, Any]:
     }
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    paths.write_atomic(path, data, mode=0o644)  # Forge and ComfyUI may run as another user
+def write_new(path: Path, data: bytes) -> bool:
+    """Write a file only if its name is free (like a model file, never over another); True if so.
+
+    Written whole under a temporary name, then linked into place: `os.link` fails on an
+    existing name, so nothing is ever replaced, and a reader never sees half a file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # Forge and ComfyUI may run as another user
+        try:
+            os.link(tmp, path, follow_symlinks=False)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def stem_shared(model_path: Path) -> bool:
+    """True when another model file shares this one's stem: its sidecars would be ambiguous."""
+    stem = model_path.name.rsplit(".", 1)[0] if "." in model_path.name else model_path.name
+    for ext in WEIGHT_SUFFIXES:
+        other = model_path.with_name(stem + ext)
+        if other != model_path and os.path.lexists(other):
+            return True
+    return False
 
 
 def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str) -> list[Path]:
-    """Write `.civitai.info` and the Forge `.json`; return what was written."""
+    """Write `.civitai.info` and the Forge `.json` where their names are free; return what was."""
+    if stem_shared(model_path):
+        return []  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
     out = sidecar_paths(model_path)
     written = []
     version = meta.get("version_json")
     if isinstance(version, dict):
-        _write_atomic(out["info"], json.dumps(version, indent=2, ensure_ascii=False).encode())
-        written.append(out["info"])
+        body = json.dumps(version, indent=2, ensure_ascii=False).encode()
+        if write_new(out["info"], body):
+            written.append(out["info"])
     # The Forge card is the user's to edit (preferred weight, notes): made once, never overwritten.
-    if not os.path.lexists(out["forge"]):
-        card = forge_json(meta, base_model)
-        _write_atomic(out["forge"], json.dumps(card, indent=2, ensure_ascii=False).encode())
+    card = json.dumps(forge_json(meta, base_model), indent=2, ensure_ascii=False).encode()
+    if write_new(out["forge"], card):
         written.append(out["forge"])
     return written
 
@@ -70,10 +100,9 @@ async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout
     if body is None:
         return False
     try:
-        await asyncio.to_thread(_write_atomic, dest, body)
+        return await asyncio.to_thread(write_new, dest, body)
     except OSError:
         return False
-    return True
 
 
 async def write_sidecars(
@@ -87,5 +116,11 @@ async def write_sidecars(
     with contextlib.suppress(OSError, TypeError, ValueError):
         await asyncio.to_thread(write_text_sidecars, model_path, meta, base_model)
     url = meta.get("preview_url")
-    if isinstance(url, str) and url and not os.path.lexists(sidecar_paths(model_path)["preview"]):
-        await fetch_preview(client, url, sidecar_paths(model_path)["preview"], timeout)
+    preview = sidecar_paths(model_path)["preview"]
+    if (
+        isinstance(url, str)
+        and url
+        and not os.path.lexists(preview)
+        and not stem_shared(model_path)
+    ):
+        await fetch_preview(client, url, preview, timeout)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import queue
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -28,6 +29,51 @@ BODY_EXTENSION = "modella_thread_body"
 ITER_CHUNK = 256 * 1024
 
 Key = tuple[str, str, int]
+IDLE_THREAD_S = 30.0  # a pooled thread with no work for this long ends
+
+
+class DaemonPool:
+    """Reused daemon threads for blocking work (requests, body reads).
+
+    Starting a thread waits for it to get the GIL (about a millisecond under load, many times per
+    small file); these threads are kept and reused. Being daemons, a read blocked at exit never
+    keeps the process alive (a ThreadPoolExecutor joins its threads at exit).
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` in a pooled thread (it must handle its own errors)."""
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1
+        self._jobs.put(fn)
+        if spawn:
+            threading.Thread(target=self._run, name=self._name, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                fn = self._jobs.get(timeout=IDLE_THREAD_S)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:
+                        self._idle -= 1
+                        return
+                continue
+            with contextlib.suppress(BaseException):
+                fn()
+            with self._lock:
+                self._idle += 1
+
+
+REQUESTS = DaemonPool("modella-http")
+RECEIVERS = DaemonPool("modella-recv")
 
 
 class ThreadBody(httpx.AsyncByteStream):
@@ -179,7 +225,7 @@ class ThreadTransport(httpx.AsyncBaseTransport):
             else:
                 loop.call_soon_threadsafe(deliver, result, None)
 
-        threading.Thread(target=work, name="modella-http", daemon=True).start()
+        REQUESTS.submit(work)
         try:
             return await fut
         except asyncio.CancelledError:

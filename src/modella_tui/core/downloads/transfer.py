@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import asyncio.selector_events
 import contextlib
-import email.utils
 import re
 import time
 from collections.abc import Callable
@@ -13,24 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
-from modella_tui import __version__
+from modella_tui.core.http import RETRY_AFTER_CAP, USER_AGENT, parse_retry_after, same_origin
 
-# httpcore reads 64 KiB per receive call; a file transfer wants far fewer, bigger reads (the
-# per-chunk Python cost dominates on fast links). Only httpcore 1.x connections of this process
-# are affected; huggingface_hub brings its own stack.
-httpcore._async.http11.AsyncHTTP11Connection.READ_NUM_BYTES = 1024 * 1024
-# asyncio's selector transport receives at most 256 KiB per call; 1 MiB quarters the number of
-# callbacks on a fast link (measured: ~0.25 s of CPU less per GiB). Guarded: a private attribute.
-_transport_cls = getattr(asyncio.selector_events, "_SelectorSocketTransport", None)
-if _transport_cls is not None and hasattr(_transport_cls, "max_size"):
-    _transport_cls.max_size = 1024 * 1024
-
-USER_AGENT = f"modella/{__version__}"
 MAX_REDIRECTS = 10
-RETRY_AFTER_CAP = 600.0
 _EXPIRED_MARKERS = ("request has expired", "expiredrequest", "accessdenied", "expired")
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.I)
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -93,32 +78,16 @@ class Opened:
     etag: str | None
     content_length: int | None
 
+    @property
+    def content_type(self) -> str | None:
+        """The label the server put on the body (only a hint: the body is sniffed)."""
+        value: str | None = self.response.headers.get("content-type")
+        return value
+
     async def aclose(self) -> None:
         """Close the response (and its connection when the body was not read to the end)."""
         with contextlib.suppress(Exception):
             await self.response.aclose()
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (seconds or HTTP-date), capped at 10 min."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), RETRY_AFTER_CAP)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    wall = time.time() if now is None else now
-    return min(max(0.0, when.timestamp() - wall), RETRY_AFTER_CAP)
-
-
-def _origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
-    u = httpx.URL(str(url))
-    return (u.scheme, u.host, u.port)
 
 
 def _int(value: str | None) -> int | None:
@@ -194,7 +163,7 @@ class Fetcher:
 
     async def _send(self, url: str, headers: dict[str, str], *, api: bool) -> httpx.Response:
         hdrs = dict(headers)
-        if api and _origin(url) == _origin(self.api_url):
+        if api and same_origin(url, self.api_url):
             hdrs.update(self.auth_headers(url))
         if api:
             self.api_hits += 1
@@ -225,8 +194,8 @@ class Fetcher:
         """Request the API URL and follow redirects by hand; auth only on the API origin."""
         url = self.api_url
         for hop in range(self.max_redirects + 1):
-            same_origin = _origin(url) == _origin(self.api_url)
-            response = await self._send(url, headers, api=same_origin)
+            on_api = same_origin(url, self.api_url)
+            response = await self._send(url, headers, api=on_api)
             if response.status_code in REDIRECTS and "location" in response.headers:
                 location = response.headers["location"]
                 await response.aclose()
@@ -240,7 +209,7 @@ class Fetcher:
             if response.status_code < 300 and hop > 0:
                 self._storage_url = url
             if response.status_code >= 400:
-                await self._raise_for(response, api=same_origin)
+                await self._raise_for(response, api=on_api)
             return response
         raise FatalTransferError("engine.too_many_redirects")
 
@@ -256,7 +225,9 @@ class Fetcher:
         text = body[:4096].decode("utf-8", "replace").lower()
         code = response.headers.get("x-error-code", "")
         if status == 429 or status >= 500:
-            after = parse_retry_after(response.headers.get("retry-after"), self._wall())
+            after = parse_retry_after(
+                response.headers.get("retry-after"), self._wall(), cap=RETRY_AFTER_CAP
+            )
             key = "engine.rate_limited" if status == 429 else "engine.server_error"
             raise TransferError(key, retry_after=after, status=status)
         if not api and status in (400, 401, 403) and any(m in text for m in _EXPIRED_MARKERS):
@@ -288,14 +259,6 @@ class Fetcher:
         if status not in (200, 206):
             await response.aclose()
             raise FatalTransferError("engine.http_status", status=status)
-        ctype = response.headers.get("content-type")
-        from modella_tui.core.downloads.verify import refused_content_type
-
-        if refused_content_type(ctype, self.file_name):
-            await response.aclose()
-            raise FatalTransferError(
-                "engine.bad_content", content_type=(ctype or "").split(";")[0][:60]
-            )
         etag = response.headers.get("etag")
         length = _int(response.headers.get("content-length"))
         if status == 200:

@@ -1,4 +1,4 @@
-"""SHA256 off the event loop, in file order even when several connections write."""
+"""SHA256 off the event loop, in file order even when several connections write; body sniffing."""
 
 from __future__ import annotations
 
@@ -12,24 +12,27 @@ Buffer = bytes | bytearray | memoryview
 
 READ_BLOCK = 8 * 1024 * 1024
 
-_TEXT_OK = {
-    "text/html": (".html", ".htm"),
-    "application/xhtml+xml": (".html", ".htm"),
-    "application/json": (".json",),
-    "text/plain": (".txt", ".md", ".yaml", ".yml", ".json", ".py", ".cfg", ".toml", ".csv"),
-}
+SNIFF_BYTES = 512
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--")
+_PAGE_NAMES = (".html", ".htm", ".xhtml")  # a file that is a web page may arrive as one
+_JSON_TYPES = ("application/json", "text/json", "application/problem+json")
 
 
-def refused_content_type(content_type: str | None, file_name: str = "") -> bool:
-    """True for an error page or API error where a model file was expected.
+def looks_like_web_page(head: bytes, content_type: str | None, file_name: str = "") -> bool:
+    """True when the first bytes of a body are a web page or an API error, not the expected file.
 
-    A Hub config (`.json`, `.yaml`, `.txt`) legitimately arrives as text; a weights file never does.
+    Judged by the content, not the label: storage hosts send model files as `text/plain`,
+    `binary/octet-stream` or without a type, and the SHA256 decides those. An HTML start is a
+    page (a login or error page) unless an HTML file was asked for; a JSON body labelled as JSON
+    is an API error unless a JSON file was asked for.
     """
-    if not content_type:
-        return False
-    kind = content_type.split(";", 1)[0].strip().lower()
-    allowed = _TEXT_OK.get(kind)
-    return allowed is not None and not file_name.lower().endswith(allowed)
+    name = file_name.lower()
+    text = head[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    html = text.startswith(_HTML_STARTS) or (text.startswith(b"<?xml") and b"<html" in text)
+    if html and not name.endswith(_PAGE_NAMES):
+        return True
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    return kind in _JSON_TYPES and text[:1] in (b"{", b"[") and not name.endswith(".json")
 
 
 def sha256_file(path: Path, *, stop: threading.Event | None = None) -> str:

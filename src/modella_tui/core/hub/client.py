@@ -1,7 +1,10 @@
-"""Hugging Face Hub metadata through `huggingface_hub`, with its errors turned into ours.
+"""Hugging Face Hub metadata, with the Hub's errors turned into ours.
 
-`HfApi` is synchronous, so every call runs in a thread. The endpoint (`HF_ENDPOINT`) and the token
-are read at call time and passed explicitly: huggingface_hub fixes both at import time otherwise.
+Repo and file metadata come from the Hub's JSON API and a HEAD on the resolve URL, over httpx:
+one round trip per file, and no import of `huggingface_hub` (which costs more start-up time than
+the request) on the download path. Only the Settings "test" (`whoami`) still uses huggingface_hub,
+in a thread. The endpoint (`HF_ENDPOINT`) and the token (env, setting, or the file `hf auth login`
+writes) are read at call time.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+import httpx
 
 from modella_tui import __version__
 from modella_tui.core.config import Secret, Settings
@@ -25,6 +30,7 @@ from modella_tui.core.errors import (
     ServerError,
     UsageError,
 )
+from modella_tui.core.http import USER_AGENT, display_origin, parse_retry_after, same_origin
 from modella_tui.core.models import HubFile, HubRepo
 
 if TYPE_CHECKING:
@@ -32,25 +38,31 @@ if TYPE_CHECKING:
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_RELATIVE_REDIRECTS = 5
+MAX_TREE_PAGES = 200
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the default port filled in, for same-origin checks."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+def _sha(value: object) -> str | None:
+    """A lower-case SHA256 hex digest, or None."""
+    text = str(value or "").strip().lower()
+    return text if _SHA256.fullmatch(text) else None
+
+
+def _etag(value: str | None) -> str | None:
+    """An ETag without its weak marker and quotes."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    return text.strip('"').lower() or None
+
+
+def _int(value: str | None) -> int | None:
     try:
-        port = parts.port
+        return int(value) if value is not None else None
     except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
-
-
-def _display_origin(url: str) -> str:
-    """`scheme://host[:port]` without any user info, for messages."""
-    scheme, host, port = _origin(url)
-    default = _DEFAULT_PORTS.get(scheme)
-    return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
+        return None
 
 
 def _token_path_now() -> Path:
@@ -64,22 +76,16 @@ def _token_path_now() -> Path:
 
 
 def _stored_token() -> str | None:
-    """The token saved by `hf auth login`, looked up under the current `HF_HOME`."""
-    from huggingface_hub import constants, get_token
-
-    expected = _token_path_now()
-    # huggingface_hub computes its token path once, at import; if HF_HOME changed since (tests,
-    # a shell that exported it later) read today's file rather than some other home's token.
-    if Path(constants.HF_TOKEN_PATH).expanduser().absolute() != expected.absolute():
-        try:
-            value = expected.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-        return value or None
+    """The token huggingface_hub would find by itself: its legacy variable, else the file that
+    `hf auth login` writes (under today's `HF_HOME` / `HF_TOKEN_PATH`)."""
+    legacy = os.environ.get("HUGGING_FACE_HUB_TOKEN", "").strip()
+    if legacy:
+        return legacy
     try:
-        return get_token() or None
-    except Exception:  # an OIDC or Colab lookup failing means: no stored token
+        value = _token_path_now().read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
+    return value or None
 
 
 class HubClient:
@@ -88,6 +94,7 @@ class HubClient:
     def __init__(self, settings: Settings | None = None, *, timeout: float = 30.0) -> None:
         self._settings = settings
         self.timeout = timeout
+        self._http: httpx.AsyncClient | None = None
 
     @property
     def endpoint(self) -> str:
@@ -118,21 +125,155 @@ class HubClient:
     def auth_headers(self, url: str) -> dict[str, str]:
         """`Authorization` for `url` only when it is on the endpoint's own origin (never the CDN)."""
         token = self.token()
-        if not token or _origin(url) != _origin(self.endpoint):
+        if not token or not same_origin(url, self.endpoint):
             return {}
         return {"Authorization": f"Bearer {token.reveal()}"}
 
     async def repo_info(self, repo: str, revision: str = "main") -> HubRepo:
         """The repo's commit, gating and files with size and LFS SHA256."""
-        return await asyncio.to_thread(self._call, self._repo_info, repo, revision)
+        rev = quote(revision, safe="")
+        data = await self._json(f"/api/models/{repo}/revision/{rev}", repo, revision, blobs="true")
+        if not isinstance(data, dict):
+            raise BadResponseError("hub.error.bad_response", endpoint=self._origin())
+        siblings = data.get("siblings")
+        files: list[HubFile] = []
+        if isinstance(siblings, list) and all(
+            isinstance(s, dict) and isinstance(s.get("size"), int) for s in siblings
+        ):
+            for sib in siblings:
+                lfs = sib.get("lfs") if isinstance(sib.get("lfs"), dict) else None
+                sha = _sha(lfs.get("sha256")) if lfs else None
+                size = lfs.get("size") if lfs and isinstance(lfs.get("size"), int) else sib["size"]
+                files.append(
+                    HubFile(
+                        repo, str(sib.get("rfilename")), size=size, sha256=sha, revision=revision
+                    )
+                )
+        else:
+            files = await self._tree(repo, revision)
+        gated = data.get("gated")
+        gated_v: bool | str = gated if isinstance(gated, str) else bool(gated)
+        sha_v = data.get("sha") if isinstance(data.get("sha"), str) else None
+        return HubRepo(id=str(data.get("id") or repo), sha=sha_v, gated=gated_v, files=tuple(files))
 
     async def file_info(self, repo: str, path: str, revision: str = "main") -> HubFile:
         """One file's size and SHA256 (LFS) from a HEAD on its resolve URL; checks access too."""
-        return await asyncio.to_thread(self._call, self._file_info, repo, revision, path)
+        url = self.resolve_url(repo, path, revision)
+        response = await self._send("HEAD", url, repo, revision, path)
+        headers = response.headers
+        etag = _etag(headers.get("x-linked-etag") or headers.get("etag"))
+        commit = headers.get("x-repo-commit")
+        if etag is None and commit is None:
+            # Not the Hub speaking (a proxy page, a captive portal): no ETag, no commit.
+            raise BadResponseError("hub.error.bad_response", endpoint=self._origin())
+        size = _int(headers.get("x-linked-size")) or _int(headers.get("content-length"))
+        sha = etag if etag and _SHA256.fullmatch(etag) else None
+        return HubFile(repo, path, size=size, sha256=sha, revision=revision)
 
     async def check_access(self, repo: str) -> None:
         """Raise `AuthError` when the token in use may not download this (gated) repo."""
-        await asyncio.to_thread(self._call, self._check_access, repo, "main")
+        await self._json(f"/api/models/{repo}/auth-check", repo, "main")
+
+    async def close(self) -> None:
+        """Close the HTTP client (made on first use); the app's services call it at exit."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    aclose = close
+
+    # ------------------------------------------------------------- HTTP side
+
+    def _origin(self) -> str:
+        return display_origin(self.endpoint)
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout),
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._http
+
+    async def _send(
+        self, method: str, url: str, repo: str, revision: str, path: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:  # fmt: skip
+        """One request with the token (endpoint origin only); the Hub's errors become ours."""
+        for _hop in range(MAX_RELATIVE_REDIRECTS + 1):
+            headers = {"Accept-Encoding": "identity", **self.auth_headers(url)}
+            try:
+                response = await self._client().request(method, url, headers=headers, params=params)
+            except httpx.TimeoutException:
+                raise NetworkError("hub.error.timeout", endpoint=self._origin()) from None
+            except httpx.HTTPError:
+                raise NetworkError("hub.error.unreachable", endpoint=self._origin()) from None
+            location = response.headers.get("location", "")
+            if response.status_code in (301, 302, 307, 308) and location.startswith("/"):
+                # A renamed repo: the Hub points to the new name on its own host. A redirect to
+                # another host (an LFS file's storage) is not followed: its headers say enough.
+                url = f"{self.endpoint}{location}"
+                params = None
+                continue
+            if response.status_code >= 400:
+                raise self._status_error(response, repo, revision, path)
+            return response
+        raise BadResponseError("hub.error.bad_response", endpoint=self._origin())
+
+    async def _json(self, api_path: str, repo: str, revision: str, **params: str) -> Any:
+        response = await self._send("GET", f"{self.endpoint}{api_path}", repo, revision,
+                                    params=params or None)  # fmt: skip
+        try:
+            return response.json()
+        except ValueError:  # an HTML page, a proxy error
+            raise BadResponseError("hub.error.bad_response", endpoint=self._origin()) from None
+
+    async def _tree(self, repo: str, revision: str) -> list[HubFile]:
+        """Every file of the repo from the tree listing (paged by its `Link` header)."""
+        rev = quote(revision, safe="")
+        url: str | None = f"{self.endpoint}/api/models/{repo}/tree/{rev}"
+        params: dict[str, str] | None = {"recursive": "true", "expand": "false"}
+        files: list[HubFile] = []
+        for _page in range(MAX_TREE_PAGES):
+            if url is None:
+                break
+            response = await self._send("GET", url, repo, revision, params=params)
+            try:
+                entries = response.json()
+            except ValueError:
+                raise BadResponseError("hub.error.bad_response", endpoint=self._origin()) from None
+            if not isinstance(entries, list):
+                raise BadResponseError("hub.error.bad_response", endpoint=self._origin())
+            for e in entries:
+                if isinstance(e, dict) and e.get("type") == "file":
+                    lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
+                    sha = _sha((lfs or {}).get("oid") or (lfs or {}).get("sha256"))
+                    size = e.get("size") if isinstance(e.get("size"), int) else None
+                    files.append(HubFile(repo, str(e.get("path")), size=size, sha256=sha,
+                                         revision=revision))  # fmt: skip
+            nxt = response.links.get("next", {}).get("url")
+            url = nxt if nxt and same_origin(nxt, self.endpoint) else None
+            params = None
+        return files
+
+    def _status_error(
+        self, response: httpx.Response, repo: str, revision: str, path: str | None
+    ) -> ModellaError:
+        code = response.headers.get("x-error-code", "")
+        status = response.status_code
+        if code == "GatedRepo":
+            url = self.model_page_url(repo)
+            if self.token():  # a token was sent, but its account has not accepted the licence
+                return AuthError("hub.error.gated_denied", repo=repo, url=url)
+            return AuthError("hub.error.gated", repo=repo, url=url)
+        if code == "RevisionNotFound":
+            return NotFoundError("hub.error.revision_not_found", repo=repo, revision=revision)
+        if code == "EntryNotFound":
+            return NotFoundError("hub.error.file_not_found", repo=repo, path=path or "")
+        if code in ("RepoNotFound", "DisabledRepo"):
+            return NotFoundError("hub.error.repo_not_found", repo=repo, endpoint=self._origin())
+        return self._map_status(status, response.headers, repo, self._origin())
 
     async def check_token(self) -> None:
         """Settings' "test": `whoami` with the token in use; AuthError when missing or refused."""
@@ -150,11 +291,9 @@ class HubClient:
             if mapped is None:
                 raise
             if isinstance(mapped, NotFoundError):  # no whoami there: not a Hub endpoint
-                parts = urlsplit(self.endpoint)  # no user info in a message
-                endpoint = f"{parts.scheme}://{parts.hostname or ''}" + (
-                    f":{parts.port}" if parts.port else ""
-                )
-                raise BadResponseError("hub.error.bad_response", endpoint=endpoint) from None
+                raise BadResponseError(
+                    "hub.error.bad_response", endpoint=display_origin(self.endpoint)
+                ) from None
             raise mapped from None
 
     def _api(self) -> HfApi:
@@ -169,66 +308,6 @@ class HubClient:
             library_version=__version__,
         )
 
-    def _call(self, fn: Any, repo: str, revision: str, *args: Any) -> Any:
-        try:
-            return fn(repo, revision, *args)
-        except ModellaError:
-            raise
-        except Exception as exc:
-            path = args[0] if args else None
-            mapped = self._map_error(exc, repo, revision, path)
-            if mapped is None:
-                raise  # a bug of ours, not the server's: let the error funnel log it
-            # `from None`: huggingface_hub's own text names URLs and must not reach the user.
-            raise mapped from None
-
-    def _repo_info(self, repo: str, revision: str) -> HubRepo:
-        api = self._api()
-        info = api.model_info(repo, revision=revision, files_metadata=True, timeout=self.timeout)
-        siblings = info.siblings
-        files: list[HubFile] = []
-        if siblings is not None and all(s.size is not None for s in siblings):
-            for s in siblings:
-                sha = s.lfs.sha256 if s.lfs else None
-                size = s.lfs.size if s.lfs else s.size
-                files.append(HubFile(repo, s.rfilename, size=size, sha256=sha, revision=revision))
-        else:
-            from huggingface_hub.hf_api import RepoFile
-
-            for entry in api.list_repo_tree(repo, revision=revision, recursive=True):
-                if isinstance(entry, RepoFile):
-                    sha = entry.lfs.sha256 if entry.lfs else None
-                    files.append(
-                        HubFile(repo, entry.path, size=entry.size, sha256=sha, revision=revision)
-                    )
-        gated = info.gated if isinstance(info.gated, str) else bool(info.gated)
-        return HubRepo(id=info.id or repo, sha=info.sha, gated=gated, files=tuple(files))
-
-    def _file_info(self, repo: str, revision: str, path: str) -> HubFile:
-        from huggingface_hub import get_hf_file_metadata
-
-        token = self.token()
-        meta = get_hf_file_metadata(
-            self.resolve_url(repo, path, revision),
-            token=token.reveal() if token else False,
-            timeout=self.timeout,
-            library_name="modella",
-            library_version=__version__,
-            endpoint=self.endpoint,
-        )
-        if meta.etag is None and meta.commit_hash is None:
-            # Not the Hub speaking (a proxy page, a captive portal): no ETag, no commit.
-            raise BadResponseError(
-                "hub.error.bad_response", endpoint=_display_origin(self.endpoint)
-            )
-        etag = (meta.etag or "").lower()
-        sha = etag if _SHA256.fullmatch(etag) else None
-        return HubFile(repo, path, size=meta.size, sha256=sha, revision=revision)
-
-    def _check_access(self, repo: str, revision: str) -> None:
-        api = self._api()
-        api.auth_check(repo)
-
     def _map_error(
         self, exc: BaseException, repo: str, revision: str, path: str | None
     ) -> ModellaError | None:
@@ -236,7 +315,7 @@ class HubClient:
         import httpx2
         from huggingface_hub import errors as hfe
 
-        endpoint = _display_origin(self.endpoint)
+        endpoint = display_origin(self.endpoint)
         if isinstance(exc, hfe.HFValidationError):
             return UsageError("hub.error.bad_repo_id", repo=repo)
         if isinstance(exc, hfe.GatedRepoError):
@@ -275,18 +354,8 @@ class HubClient:
         if status in (404, 410):
             return NotFoundError("hub.error.repo_not_found", repo=repo, endpoint=endpoint)
         if status == 429:
-            retry = _retry_after(headers.get("Retry-After"))
+            retry = parse_retry_after(headers.get("Retry-After"))
             return RateLimitedError("hub.error.rate_limited", retry_after=retry, endpoint=endpoint)
         if status >= 500:
             return ServerError("hub.error.server", endpoint=endpoint, status=status)
         return BadResponseError("hub.error.bad_response", endpoint=endpoint)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header (the Hub sends seconds)."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        return None

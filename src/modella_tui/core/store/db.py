@@ -185,14 +185,17 @@ class Database:
             return cur.lastrowid or 0
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        """All rows of a query."""
-        cur = await self._c().execute(sql, tuple(params))
-        return list(await cur.fetchall())
+        """All rows of a query.
+
+        Executed and fetched in one step on the connection's thread: with two steps, another
+        task's statement in between (a COMMIT, a ROLLBACK) could reset the query and lose rows.
+        """
+        return list(await self._c().execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        """The first row of a query, if any."""
-        cur = await self._c().execute(sql, tuple(params))
-        return await cur.fetchone()
+        """The first row of a query, if any (see fetchall)."""
+        rows = list(await self._c().execute_fetchall(sql, tuple(params)))
+        return rows[0] if rows else None
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:

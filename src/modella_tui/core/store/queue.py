@@ -93,11 +93,15 @@ class QueueItem:
 
 @dataclass
 class Segment:
-    """A byte range of one file; `done` bytes from `start` are on disk. `end` None = unknown size."""
+    """A byte range of one file; `done` bytes from `start` are written. `end` None = unknown size.
+
+    `synced` of those bytes were covered by an fdatasync; the rest may exist only in the page cache.
+    """
 
     start: int
     end: int | None
     done: int = 0
+    synced: int = 0
 
     @property
     def pos(self) -> int:
@@ -136,6 +140,18 @@ def _loads(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+_LANDED_SQL = (
+    "INSERT INTO downloaded_models (source, model_id, version_id, file_id, name, type, "
+    "base_model, path, size, sha256, verified, downloaded_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(path) DO UPDATE SET source = excluded.source, "
+    "model_id = excluded.model_id, version_id = excluded.version_id, "
+    "file_id = excluded.file_id, name = excluded.name, type = excluded.type, "
+    "base_model = excluded.base_model, size = excluded.size, sha256 = excluded.sha256, "
+    "verified = excluded.verified, downloaded_at = excluded.downloaded_at"
+)
 
 
 class QueueStore:
@@ -187,6 +203,20 @@ class QueueStore:
         )
         return int(row[0]) if row else 0
 
+    async def states(self, ids: set[int] | None = None) -> dict[int, str]:
+        """The state of each item (of `ids`, or all): a light query for polling."""
+        rows = await self.db.fetchall("SELECT id, state FROM queue_items")
+        return {int(r[0]): str(r[1]) for r in rows if ids is None or int(r[0]) in ids}
+
+    async def finish(self, item_id: int, landed: Landed, **extra: Any) -> bool:
+        """Record a landed file, forget its ranges and mark the item done, in one transaction."""
+        sql, args = self._state_sql(item_id, "done", None, None, None, extra)
+        async with self.db.write() as conn:
+            await conn.execute(_LANDED_SQL, self._landed_args(landed))
+            await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
+            cur = await conn.execute(sql, args)
+            return (cur.rowcount or 0) > 0
+
     async def set_state(
         self,
         item_id: int,
@@ -198,6 +228,20 @@ class QueueStore:
         **extra: Any,
     ) -> bool:
         """Move an item to `state` (optionally only from some states); return whether it moved."""
+        sql, args = self._state_sql(item_id, state, error, params, only_from, extra)
+        async with self.db.write() as conn:
+            cur = await conn.execute(sql, args)
+            return (cur.rowcount or 0) > 0
+
+    def _state_sql(
+        self,
+        item_id: int,
+        state: str,
+        error: str | None,
+        params: dict[str, Any] | None,
+        only_from: tuple[str, ...] | None,
+        extra: dict[str, Any],
+    ) -> tuple[str, list[Any]]:
         now = self._now()
         sets = ["state = ?", "error = ?", "error_params = ?", "updated_at = ?"]
         args: list[Any] = [state, error, json.dumps(params) if params else None, now]
@@ -212,9 +256,7 @@ class QueueStore:
         if only_from:
             sql += f" AND state IN ({', '.join('?' for _ in only_from)})"
             args.extend(only_from)
-        async with self.db.write() as conn:
-            cur = await conn.execute(sql, args)
-            return (cur.rowcount or 0) > 0
+        return sql, args
 
     async def update(self, item_id: int, **values: Any) -> None:
         """Set some columns of one item."""
@@ -228,26 +270,62 @@ class QueueStore:
             [*args, self._now(), item_id],
         )
 
-    async def segments(self, item_id: int) -> list[Segment]:
-        """The durable ranges of one item (empty when it has none)."""
+    async def segments(self, item_id: int, boot_id: str = "") -> list[Segment]:
+        """The ranges of one item a resume may trust (empty when it has none).
+
+        Written bytes count while this is the boot that recorded them (a killed process leaves
+        them in the page cache); after a reboot only the synced ones do.
+        """
+        row = await self.db.fetchone("SELECT boot_id FROM queue_items WHERE id = ?", (item_id,))
+        same_boot = bool(boot_id) and row is not None and row["boot_id"] == boot_id
         rows = await self.db.fetchall(
-            "SELECT start, end, done FROM queue_segments WHERE item_id = ? ORDER BY start",
+            "SELECT start, end, done, synced FROM queue_segments WHERE item_id = ? ORDER BY start",
             (item_id,),
         )
-        return [Segment(r["start"], None if r["end"] < 0 else r["end"], r["done"]) for r in rows]
+        out = []
+        for r in rows:
+            synced = min(r["synced"], r["done"])
+            done = r["done"] if same_boot else synced
+            out.append(Segment(r["start"], None if r["end"] < 0 else r["end"], done, synced))
+        return out
 
-    async def save_progress(self, item_id: int, segments: list[Segment], etag: str | None) -> None:
-        """Replace the ranges of one item and its byte count in one transaction (after a sync)."""
+    async def save_progress(
+        self,
+        item_id: int,
+        segments: list[Segment],
+        etag: str | None,
+        boot_id: str = "",
+        *,
+        state: str | None = None,
+    ) -> None:
+        """Replace the ranges of one item, its byte count and the boot that wrote them, at once.
+
+        With `state`, the item moves to it in the same transaction.
+        """
         done = sum(s.done for s in segments)
         async with self.db.write() as conn:
+            if state is not None:
+                sql, args = self._state_sql(item_id, state, None, None, None, {})
+                await conn.execute(sql, args)
             await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
             await conn.executemany(
-                "INSERT INTO queue_segments (item_id, start, end, done) VALUES (?, ?, ?, ?)",
-                [(item_id, s.start, -1 if s.end is None else s.end, s.done) for s in segments],
+                "INSERT INTO queue_segments (item_id, start, end, done, synced) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        item_id,
+                        s.start,
+                        -1 if s.end is None else s.end,
+                        s.done,
+                        min(s.synced, s.done),
+                    )
+                    for s in segments
+                ],
             )
             await conn.execute(
-                "UPDATE queue_items SET bytes_done = ?, etag = ?, updated_at = ? WHERE id = ?",
-                (done, etag, self._now(), item_id),
+                "UPDATE queue_items SET bytes_done = ?, etag = ?, boot_id = ?, updated_at = ? "
+                "WHERE id = ?",
+                (done, etag, boot_id or None, self._now(), item_id),
             )
 
     async def clear_segments(self, item_id: int) -> None:
@@ -273,20 +351,13 @@ class QueueStore:
 
     async def record_landed(self, landed: Landed) -> None:
         """Insert (or refresh) the library row of a landed file."""
-        await self.db.execute(
-            "INSERT INTO downloaded_models (source, model_id, version_id, file_id, name, type, "
-            "base_model, path, size, sha256, verified, downloaded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET source = excluded.source, "
-            "model_id = excluded.model_id, version_id = excluded.version_id, "
-            "file_id = excluded.file_id, name = excluded.name, type = excluded.type, "
-            "base_model = excluded.base_model, size = excluded.size, sha256 = excluded.sha256, "
-            "verified = excluded.verified, downloaded_at = excluded.downloaded_at",
-            (
-                landed.source, landed.model_id, landed.version_id, landed.file_id, landed.name,
-                landed.type, landed.base_model, landed.path, landed.size, landed.sha256,
-                int(landed.verified), self._now(),
-            ),
+        await self.db.execute(_LANDED_SQL, self._landed_args(landed))
+
+    def _landed_args(self, landed: Landed) -> tuple[Any, ...]:
+        return (
+            landed.source, landed.model_id, landed.version_id, landed.file_id, landed.name,
+            landed.type, landed.base_model, landed.path, landed.size, landed.sha256,
+            int(landed.verified), self._now(),
         )  # fmt: skip
 
     async def known_hash(self, path: str, size: int, mtime: float) -> str | None:

@@ -17,6 +17,7 @@ from modella_tui.ui.commands.app_commands import NAVIGATION
 from modella_tui.ui.commands.base import Command
 from modella_tui.ui.widgets.key_bar import KeyBar
 from modella_tui.ui.widgets.tab_bar import Tab, TabBar
+from modella_tui.ui.widgets.text_input import TextInput
 
 if TYPE_CHECKING:
     from modella_tui.ui.app import ModellaApp
@@ -83,6 +84,8 @@ class BaseScreen(Screen[None]):
             self.refresh_bindings()
             for bar in self.query(TabBar):
                 bar.set_tabs(tabs())
+            for field in self.query(TextInput):
+                field.relabel()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hook for subclasses: return False to hide, None to dim a command."""

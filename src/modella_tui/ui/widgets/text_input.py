@@ -8,20 +8,19 @@ somewhere useful (the browser goes back to its cards).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from textual.binding import Binding, BindingType
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from modella_tui.core.i18n import t
 from modella_tui.ui.bindings import replace_bindings
 from modella_tui.ui.commands.base import FORBIDDEN_KEYS
 
 
 class TextInput(Input):
     """An Input whose word-delete lives on `alt+backspace`/`ctrl+backspace` instead of `ctrl+w`."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", show=False)]
 
     class Left(Message):
         """The user left the field with `escape`."""
@@ -37,12 +36,20 @@ class TextInput(Input):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.relabel()
+
+    def relabel(self) -> None:
+        """Install our keys, the footer's label for `escape` in the current language."""
         # Textual maps these two to "delete right word"; readline and every editor delete left.
         left = ("ctrl+backspace", "alt+backspace")
+        ours = ("escape", *left)
         replace_bindings(
             self,
-            [Binding(key, "delete_left_word", show=False) for key in left],
-            lambda key, _b: key in FORBIDDEN_KEYS or key in left,
+            [
+                Binding("escape", "leave", t("ui.cmd.leave_field"), key_display="esc"),
+                *(Binding(key, "delete_left_word", show=False) for key in left),
+            ],
+            lambda key, _b: key in FORBIDDEN_KEYS or key in ours,
         )
 
     def action_leave(self) -> None:

@@ -1,0 +1,181 @@
+"""Durability of one transfer: background writeback, and ranges recorded every second.
+
+Two facts are recorded for each range: `done`, the bytes written (recorded every checkpoint interval
+without waiting for the disk), and `synced`, the bytes an `fdatasync` has covered. A killed process
+leaves its writes in the page cache, so on the same boot `done` is trusted and a kill costs about
+one checkpoint interval of transfer; after a reboot only `synced` is (see `docs/downloads.md`).
+
+The writeback thread syncs the `.part` every `WRITEBACK_STEP` bytes (or every sync interval on a
+slow link) while the transfer runs, so the disk works during the download and the final sync
+before the rename is small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+
+from modella_tui.core.downloads.jobstate import JobState, default_fsync
+from modella_tui.core.store.queue import Segment
+
+BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+WRITEBACK_STEP = 64 * 1024 * 1024
+
+
+def read_boot_id(path: str = BOOT_ID_PATH) -> str:
+    """This boot's id (Linux); '' where unknown, which never matches, so only synced ranges count."""
+    try:
+        with open(path, encoding="ascii") as fh:
+            return fh.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+class Writeback:
+    """Syncs one file in a background thread as it grows; remembers what each sync covered."""
+
+    def __init__(
+        self,
+        fd: int,
+        snapshot: Callable[[], dict[int, int]],
+        *,
+        step: int = WRITEBACK_STEP,
+        interval: float = 5.0,
+        sync: Callable[[int], None] = default_fsync,
+    ) -> None:
+        self._fd = fd
+        self._snapshot = snapshot
+        self._step = step
+        self._interval = interval
+        self._sync = sync
+        self._cond = threading.Condition()
+        self._dirty = 0
+        self._stopped = False
+        self.synced: dict[int, int] = {}  # start of a range -> bytes of it on disk
+        self.syncs = 0
+        self._thread = threading.Thread(target=self._run, name="modella-sync", daemon=True)
+        self._thread.start()
+
+    def wrote(self, n: int) -> None:
+        """Writers report each write (any thread); a full step wakes the thread."""
+        with self._cond:
+            self._dirty += n
+            if self._dirty >= self._step:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while True:
+            with self._cond:
+                while not self._stopped:
+                    if self._dirty >= self._step:
+                        break
+                    wait = self._interval - (time.monotonic() - last)
+                    if self._dirty and wait <= 0:
+                        break
+                    self._cond.wait(wait if self._dirty and wait > 0 else self._interval)
+                if self._stopped:
+                    return
+                self._dirty = 0
+            self._sync_now()
+            last = time.monotonic()
+
+    def _sync_now(self) -> None:
+        snap = self._snapshot()  # taken before the sync: only what was written before it counts
+        try:
+            self._sync(self._fd)
+        except OSError:
+            return
+        with self._cond:
+            self.synced = snap
+            self.syncs += 1
+
+    def synced_now(self) -> dict[int, int]:
+        """What the last finished sync covered."""
+        with self._cond:
+            return dict(self.synced)
+
+    def stop(self) -> None:
+        """End the thread (waits for a sync in progress); the caller closes the fd afterwards."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
+
+    def finish(self) -> None:
+        """Stop, then sync everything written so far (blocking: call it in a thread)."""
+        self.stop()
+        self._sync_now()
+
+
+class Checkpointer(JobState):
+    """Records the ranges through the job's `checkpoint` callback every checkpoint interval."""
+
+    _writeback: Writeback | None = None
+
+    def _done_by_start(self) -> dict[int, int]:
+        with self._lock:
+            return {s.start: s.done for s in self.segments}
+
+    def _start_writeback(self) -> None:
+        if self.total is not None and self.total <= WRITEBACK_STEP:
+            return  # a small file: the one sync before its rename is all it needs
+        self._writeback = Writeback(
+            self._fd, self._done_by_start, interval=self.sync_interval, sync=self._fsync
+        )
+
+    def _wrote(self, n: int) -> None:
+        if self._writeback is not None:
+            self._writeback.wrote(n)
+
+    async def _tick(self) -> None:
+        # Not cancelled but stopped (see _end_ticker); a write in flight when the process dies
+        # costs at most one interval of transfer on the same boot.
+        while not self._ticker_stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.checkpoint_interval):
+                    await self._ticker_stop.wait()
+            if self._ticker_stop.is_set():
+                return
+            await self._save(sync=False)
+
+    async def _end_ticker(self, ticker: asyncio.Task[None]) -> None:
+        # Stopped, not cancelled: a cancel landing inside a database write can leave a
+        # transaction open on the shared connection.
+        self._ticker_stop.set()
+        with contextlib.suppress(BaseException):
+            await ticker
+
+    async def _stop_writeback(self) -> None:
+        """End the writeback thread without a last sync (before the fd closes or is truncated)."""
+        writeback, self._writeback = self._writeback, None
+        if writeback is not None:
+            await asyncio.to_thread(writeback.stop)
+
+    async def _flush(self) -> None:
+        """Make everything written durable now (the writeback thread has done most of it)."""
+        writeback, self._writeback = self._writeback, None
+        if writeback is not None:
+            await asyncio.to_thread(writeback.finish)
+            self._synced.update(writeback.synced)
+        elif self._fd >= 0:
+            snap = self._done_by_start()
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self._fsync, self._fd)
+                self._synced.update(snap)
+
+    async def _save(self, *, sync: bool = True) -> None:
+        """Record the ranges written so far, with what a sync covered (sync first when asked)."""
+        if sync:
+            await self._flush()
+        elif self._writeback is not None:
+            self._synced.update(self._writeback.synced_now())
+        with self._lock:
+            snapshot = [
+                Segment(s.start, s.end, s.done, min(s.done, self._synced.get(s.start, 0)))
+                for s in self.segments
+            ]
+        await self._checkpoint(snapshot, self.etag, self.total)

@@ -1,0 +1,237 @@
+"""One item from start to landing: free space, the transfer job, verification, no-clobber rename."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from modella_tui.core import errors
+from modella_tui.core.downloads import partmeta
+from modella_tui.core.downloads.job import Job
+from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
+from modella_tui.core.downloads.sidecars import write_sidecars
+from modella_tui.core.downloads.state import log
+from modella_tui.core.downloads.transfer import Fetcher, TransferError
+from modella_tui.core.downloads.waiting import FolderWait
+from modella_tui.core.store.queue import Landed, QueueItem, Segment
+from modella_tui.core.textsafe import redact_url
+from modella_tui.core.units import human_size
+
+
+class Landing(FolderWait):
+    """Runs one item's download task and lands the file."""
+
+    async def _work(self, item: QueueItem) -> None:
+        try:
+            await self._download(item)
+        except asyncio.CancelledError:
+            reason = self._stop_reason.get(item.id, "stop")
+            await asyncio.shield(self._after_stop(item, reason))
+        except TransferError as exc:
+            await self._fail(item, exc.key, exc.params)
+        except UnsafePathError as exc:
+            await self._fail(item, "engine.unsafe_path", {"path": os.path.basename(str(exc))})
+        except errors.DiskSpaceError as exc:
+            # Waits (paused) rather than fails: it resumes by itself once there is room.
+            await self._set_state(item.id, "paused", "engine.disk_space", exc.params)
+        except OSError as exc:
+            if not await self._folder_error(item, exc):
+                await self._fail(item, "engine.io_error", {"reason": exc.strerror or str(exc)})
+        except Exception as exc:
+            log.exception("download of item %s failed", item.id)
+            await self._fail(item, "engine.internal", {"reason": type(exc).__name__})
+        finally:
+            self._tasks.pop(item.id, None)
+            self._jobs.pop(item.id, None)
+            self._speed.pop(item.id, None)
+            self._stop_reason.pop(item.id, None)
+            self._wake.set()
+            self._changed.set()
+
+    async def _fail(self, item: QueueItem, key: str, params: dict[str, Any]) -> None:
+        # Nothing worth resuming: leave no empty `.part` debris behind.
+        if not any(s.done for s in await self.store.segments(item.id, self.boot_id)):
+            with contextlib.suppress(UnsafePathError, OSError):
+                target = make_target(item.target_dir, item.file_name, self._all_roots())
+                await asyncio.to_thread(partmeta.remove_part, target)
+        await self._set_state(item.id, "failed", key, params)
+
+    async def _after_stop(self, item: QueueItem, reason: str) -> None:
+        if reason == "cancel":
+            with contextlib.suppress(UnsafePathError):
+                partmeta.remove_part(
+                    make_target(item.target_dir, item.file_name, self._all_roots())
+                )
+            await self.store.clear_segments(item.id)
+            await self._set_state(item.id, "cancelled")
+        elif reason == "pause":
+            await self._set_state(item.id, "paused")
+        else:
+            await self._set_state(item.id, "pending")
+
+    async def _download(self, item: QueueItem) -> None:
+        target = make_target(item.target_dir, item.file_name, self._all_roots())
+        if await self._already_landed(item, target):
+            return
+        segments = await self.store.segments(item.id, self.boot_id)
+        await self._check_space(item, target, sum(s.done for s in segments))
+        await asyncio.to_thread(target.directory.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(
+            partmeta.write_meta, target, self._meta_for(item, segments), self._key()
+        )
+        fetcher = Fetcher(
+            self._client(),
+            item.url,
+            source=item.source,
+            auth_headers=self.auth_headers,
+            timeouts=self.timeouts,
+            file_name=target.name,
+        )
+
+        async def checkpoint(segs: list[Segment], etag: str | None, total: int | None) -> None:
+            await self.store.save_progress(item.id, segs, etag, self.boot_id)
+            if total is not None and item.expected_size is None:
+                item.expected_size = total
+                await self.store.update(item.id, expected_size=total)
+            item.etag = etag
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(
+                    partmeta.write_meta, target, self._meta_for(item, segs), self._key()
+                )
+
+        job = Job(
+            fetcher=fetcher,
+            target=target,
+            segments=segments,
+            total=item.expected_size,
+            etag=item.etag,
+            checkpoint=checkpoint,
+            connections=self.connections_per_file,
+            multi_min=self.multi_min,
+            checkpoint_interval=self.checkpoint_interval,
+            sync_interval=self.sync_interval,
+            fsync=self._fsync,
+            sleep=self._sleep,
+            pwritev=self._pwritev,
+        )
+        self._jobs[item.id] = job
+        result = await job.run()
+        # The ranges (all synced now) and the state in one transaction: a crash before the
+        # rename resumes from a whole `.part` without fetching anything again.
+        await self.store.save_progress(
+            item.id, job.final_segments(), result.etag, self.boot_id, state="verifying"
+        )
+        self._state_changed(item.id, "verifying", None, None)
+        if item.sha256 and result.sha256 != item.sha256:
+            await asyncio.to_thread(partmeta.remove_part, target)
+            await self.store.clear_segments(item.id)
+            await self._fail(item, "engine.hash_mismatch", {"name": item.file_name})
+            return
+        verified = bool(item.sha256)
+        final = await self._land(item, target, result.sha256)
+        await self._finish(item, final, result.size, result.sha256, verified)
+
+    async def _land(self, item: QueueItem, target: Target, sha: str) -> Path:
+        # An identical file already under the final name: keep it, drop ours.
+        if await self._same_file(target.final, sha, None):
+            await asyncio.to_thread(partmeta.remove_part, target)
+            return target.final
+        self._crash("before_rename")
+        final = await asyncio.to_thread(partmeta.land, target)
+        self._crash("after_rename")
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(os.unlink, target.meta)
+        return final
+
+    async def _finish(
+        self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
+    ) -> None:
+        landed = Landed(
+            item.source, item.model_id, item.version_id, item.file_id, item.title, item.type,
+            item.base_model, str(final), size, sha, verified,
+        )  # fmt: skip
+        # One transaction: the library row, the ranges forgotten, the item done.
+        done = {"final_path": str(final), "verified": int(verified), "bytes_done": size,
+                "expected_size": size}  # fmt: skip
+        if await self.store.finish(item.id, landed, **done):
+            self._state_changed(item.id, "done", None, None)
+        # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
+        # an empty card over the model's `<stem>.json`. They are written after the download slot
+        # is free (off the critical path); run_until_idle and stop wait for them.
+        if item.source == "civitai" and isinstance(item.meta.get("version_json"), dict):
+            task = asyncio.create_task(
+                write_sidecars(
+                    self._client(), final, item.meta, item.base_model, self.timeouts.headers
+                ),
+                name=f"modella-sidecars-{item.id}",
+            )
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
+
+    async def _already_landed(self, item: QueueItem, target: Target) -> bool:
+        """The file is already in place: an identical one exists, or a crash hit after the rename."""
+        if not os.path.lexists(target.final):
+            return False
+        if item.sha256:
+            if await self._same_file(target.final, item.sha256, item.expected_size):
+                await asyncio.to_thread(partmeta.remove_part, target)
+                await self._finish(
+                    item, target.final, os.path.getsize(target.final), item.sha256, True
+                )
+                return True
+            return False
+        # Unverified: only trust it when our sidecar says the `.part` was renamed.
+        meta = partmeta.read_meta(target.meta)
+        if meta is not None and not partmeta.is_signed(meta, self._key()):
+            meta = None  # not written by this installation: proves nothing
+        size = os.path.getsize(target.final) if os.path.isfile(target.final) else -1
+        if meta and partmeta.part_size(target) is None and size == meta.get("expected_size"):
+            await asyncio.to_thread(partmeta.remove_part, target)
+            await self._finish(item, target.final, size, None, False)
+            return True
+        return False
+
+    async def _check_space(self, item: QueueItem, target: Target, done: int) -> None:
+        """Refuse to start without room for this file's rest plus every running remainder."""
+        size = item.expected_size or item.meta.get("size_hint")
+        if not isinstance(size, int):
+            return
+        need = max(0, size - done)
+        for other_id, job in self._jobs.items():
+            if other_id != item.id and job.total is not None:
+                need += max(0, job.total - job.received)
+        folder = target.directory
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = int(self._disk_usage(str(folder)).free)
+        if need > free:
+            raise errors.DiskSpaceError(
+                "engine.disk_space",
+                bytes=need,
+                need=human_size(need),
+                free=human_size(free),
+                name=item.file_name,
+            )
+
+    def _meta_for(self, item: QueueItem, segments: list[Segment]) -> dict[str, Any]:
+        return {
+            "source": item.source,
+            "dedupe_key": item.dedupe_key,
+            "model_id": item.model_id,
+            "version_id": item.version_id,
+            "file_id": item.file_id,
+            "title": item.title,
+            "file_name": item.file_name,
+            "type": item.type,
+            "base_model": item.base_model,
+            "url": redact_url(item.url),
+            "expected_size": item.expected_size,
+            "sha256": item.sha256,
+            "etag": item.etag,
+            "ranges": [[s.start, s.end, s.done, s.synced] for s in segments],
+            "boot_id": self.boot_id,
+            "meta": item.meta,
+        }
