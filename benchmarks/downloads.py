@@ -437,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     (www / "preview.png").write_bytes(PNG)
     warm(www, [big, *stall_files, *small])
+    _tools.compile_modella()
     print(f"  ready in {time.perf_counter() - t0:.1f} s", flush=True)
 
     conns = default_connections()
