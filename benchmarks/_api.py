@@ -107,6 +107,12 @@ class Api:
         }
 
 
+class _Server(ThreadingHTTPServer):
+    # The stdlib's listen backlog is 5: a burst of look-ups overflows it and the kernel drops
+    # SYNs, which the client retries only after a second. A real API server has a deep backlog.
+    request_queue_size = 128
+
+
 def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -175,7 +181,7 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(api: Api) -> Iterator[Api]:
     """Run the server in a thread while the block runs."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
+    server = _Server(("127.0.0.1", 0), _handler(api))
     server.daemon_threads = True
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, name="bench-api", daemon=True)

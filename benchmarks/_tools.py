@@ -83,7 +83,12 @@ def aria2(url: str, out: Path, size: int) -> Sample:
 def aria2_list(urls: list[str], out_dir: Path, sizes: dict[str, int]) -> Sample:
     """`aria2c -j3 -i URLS`: many files, three at a time."""
     listing = out_dir / "urls.txt"
-    listing.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    # Each URL with the name its file must have (a redirect's target need not end in it).
+    names = list(sizes)
+    listing.write_text(
+        "".join(f"{url}\n  out={name}\n" for url, name in zip(urls, names, strict=True)),
+        encoding="utf-8",
+    )
     sample = timed([
         "aria2c", "--no-conf", "-j3", "--file-allocation=none", "--allow-overwrite=true",
         "-q", "-d", str(out_dir), "-i", str(listing),

@@ -174,6 +174,9 @@ class _HTTPServer(ThreadingHTTPServer):
     # Keep-alive handler threads may sit in readline: never join them on close.
     block_on_close = False
     allow_reuse_address = True
+    # The stdlib's listen backlog of 5 drops SYNs under a burst of parallel requests, and the
+    # client then waits a second before it tries again.
+    request_queue_size = 128
 
     def __init__(self, port: int, hub: FakeHub, name: str) -> None:
         self.hub = hub
