@@ -139,6 +139,9 @@ class FakeItem:
     error: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
     source: str = "civitai"
+    version_id: str | None = None
+    file_id: str | None = None
+    dedupe_key: str = ""
 
 
 class FakeEngine:
