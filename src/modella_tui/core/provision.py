@@ -127,8 +127,9 @@ async def enqueue(
             requests.append(planned.to_request(allow_pickle=allow_pickle))
         if requests:
             for result in await engine.add(requests):
-                if result.item_id is not None and result.status in WATCH_STATES:
-                    queued.ids.append(result.item_id)
+                if result.status in WATCH_STATES:
+                    if result.item_id is not None:
+                        queued.ids.append(result.item_id)
                 elif result.status == "already_have":
                     queued.already += 1
                 else:
