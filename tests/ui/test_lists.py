@@ -326,3 +326,18 @@ async def test_export_and_import_from_the_screen(settings: Settings, tmp_path: P
         await pilot.press("enter")
         await settle(pilot)
         assert len(await store.items("Copy")) == 5
+
+
+async def test_a_language_switch_relabels_the_screen(settings: Settings, tmp_path: Path) -> None:
+    await fill_lists(tmp_path / "state.db", settings.models_dir)
+    app, _, _ = make(settings, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lists(pilot)
+        app.action_set_language("de")
+        await settle(pilot)
+        assert screen.items_table.labels["status"] == "Stand"
+        summary = str(screen.query_one("#lists-summary").render())
+        assert summary.startswith("Flux pod kit: 2 lokal")
+        assert str(screen.items_table.get_cell(str(screen.items[0].id), "status").plain) == (
+            "lokal ✓"
+        )
