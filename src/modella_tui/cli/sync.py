@@ -68,7 +68,7 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from modella_tui.core.downloads.resolve import placement_for
     from modella_tui.core.hub.packages import load_catalogue
     from modella_tui.core.list_status import Holdings
-    from modella_tui.core.provision import enqueue, make_planner, prepare, report, work_off
+    from modella_tui.core.provision import make_planner, sync
 
     async with open_clients(settings) as clients:
         store = ListStore(clients.db)
@@ -88,16 +88,18 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
             load_catalogue(),
             lambda: placement_for(settings.models_dir, layout, None),
         )
-        prepared = await prepare(entries, planner, holdings)
         show = _Progress()
         engine.add_listener(show.on_event)  # before adding: ItemAdded names the files
-        queued = await enqueue(engine, prepared, allow_pickle=args.allow_pickle, force=args.force)
-        ids = [i for q in queued for i in q.ids]
-        rows: list[Any] = []
-        if ids:
-            with show:
-                rows = await work_off(engine, ids, on_other=_other_process)
-    result = report(queued, rows)
+        with show:
+            result = await sync(
+                engine,
+                entries,
+                planner,
+                holdings,
+                allow_pickle=args.allow_pickle,
+                force=args.force,
+                on_other=_other_process,
+            )
     _print(name, result)
     return result.exit_code()
 

@@ -9,6 +9,7 @@ moves no bytes and hashes nothing. See docs/lists.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,15 @@ class Prepared:
     need: list[PlannedFile] = field(default_factory=list)
 
 
+def split(entry: ListEntry, outcome: PlanOutcome, holdings: Holdings) -> Prepared:
+    """One resolved entry with its files split into already here and to fetch."""
+    prepared = Prepared(entry, outcome)
+    for planned in outcome.files:
+        target = prepared.have if holdings.have(planned) is not None else prepared.need
+        target.append(planned)
+    return prepared
+
+
 async def prepare(
     entries: Sequence[ListEntry],
     planner: RefPlanner,
@@ -81,14 +91,7 @@ async def prepare(
 ) -> list[Prepared]:
     """Resolve every entry (a few at a time) and split its files into here and to fetch."""
     outcomes = await plan_entries(entries, planner, concurrency=concurrency)
-    out = []
-    for entry, outcome in zip(entries, outcomes, strict=True):
-        prepared = Prepared(entry, outcome)
-        for planned in outcome.files:
-            target = prepared.have if holdings.have(planned) is not None else prepared.need
-            target.append(planned)
-        out.append(prepared)
-    return out
+    return [split(e, o, holdings) for e, o in zip(entries, outcomes, strict=True)]
 
 
 @dataclass
@@ -251,17 +254,47 @@ def _synced_result(
     return ItemResult(entry, outcome, tuple(reasons), code, files=len(done), bytes=moved)
 
 
-async def work_off(
-    engine: DownloadEngine, ids: Sequence[int], on_other: Callable[[], None] | None = None
-) -> list[QueueItemView]:
-    """Work the queue until these rows end (or watch the process that holds it), then stop.
+async def sync(
+    engine: DownloadEngine,
+    entries: Sequence[ListEntry],
+    planner: RefPlanner,
+    holdings: Holdings,
+    *,
+    allow_pickle: bool = False,
+    force: bool = False,
+    concurrency: int = RESOLVE_CONCURRENCY,
+    on_other: Callable[[], None] | None = None,
+) -> SyncReport:
+    """Resolve, queue and download every entry; the report once the engine is done with them.
 
-    `on_other` is called when another process (the app, a second sync) works the queue.
+    Each entry is queued as soon as its resolve answers, and the engine starts with the first file,
+    so downloads overlap the resolves still running. `on_other` is called when another process
+    (the app, a second sync) holds the engine: that process downloads, this one watches.
     """
+    from modella_tui.core.list_status import plan_entry
+
+    gate = asyncio.Semaphore(max(1, concurrency))
+    adding = asyncio.Lock()  # one `add` at a time: two entries may name the same file
+    started = False
+
+    async def one(entry: ListEntry) -> Queued:
+        nonlocal started
+        async with gate:
+            outcome = await plan_entry(entry, planner)
+        ready = split(entry, outcome, holdings)
+        async with adding:
+            (queued,) = await enqueue(engine, [ready], allow_pickle=allow_pickle, force=force)
+            if queued.ids and not started:
+                started = True
+                if not await engine.start() and on_other is not None:
+                    on_other()
+        return queued
+
     try:
-        if not await engine.start() and on_other is not None:
-            on_other()
-        summary = await engine.run_until_idle(ids)
-        return list(summary.items)
+        queued = list(await asyncio.gather(*(one(e) for e in entries)))
+        ids = [i for q in queued for i in q.ids]
+        rows = list((await engine.run_until_idle(ids)).items) if ids else []
     finally:
-        await engine.stop()
+        if started:
+            await engine.stop()
+    return report(queued, rows)
