@@ -12,7 +12,16 @@ from textual import work
 
 from modella_tui.core.errors import UsageError
 from modella_tui.core.i18n import t
-from modella_tui.core.list_status import GONE, LOCAL, Holdings, ItemStatus, PlanOutcome, measure
+from modella_tui.core.list_status import (
+    GONE,
+    LOCAL,
+    Holdings,
+    ItemStatus,
+    PlanOutcome,
+    measure,
+    remove_files,
+)
+from modella_tui.core.list_status import QUEUED as QUEUED_STATE
 from modella_tui.core.listfile import ListFileError, read_list_file, write_list_file
 from modella_tui.core.lists import LandedFile, ListInfo, ListItem, list_name
 from modella_tui.core.provision import ALREADY, FAILED, QUEUED, SKIPPED, enqueue, prepare, report
@@ -183,8 +192,10 @@ class ListActionsScreen(BaseScreen):
         if services.engine is None or services.plan_ref is None:
             self.notify(t("ui.queue.unavailable"), severity="warning", markup=False)
             return
-        todo = [i for i in self.items if self.statuses.get(i.id, ItemStatus(GONE)).state != LOCAL]
-        todo = [i for i in todo if self.statuses.get(i.id, ItemStatus(GONE)).state != "queued"]
+        here = (LOCAL, QUEUED_STATE)
+        todo = [
+            i for i in self.items if self.statuses.get(i.id, ItemStatus(GONE)).state not in here
+        ]
         if not todo:
             self.notify(t("ui.lists.all_here", name=clean(info.name)), markup=False)
             return
@@ -259,8 +270,6 @@ class ListActionsScreen(BaseScreen):
         if not files:
             return
         root = self.modella.settings.models_dir
-        from modella_tui.core.list_status import remove_files
-
         done = await asyncio.to_thread(remove_files, files, root)
         await store.forget_landed(done.removed)
         if services.library is not None:
@@ -318,6 +327,11 @@ class ListActionsScreen(BaseScreen):
         return only if answer == "own" else []
 
     # ----- files ---------------------------------------------------------------------------------
+    def lists_folder(self) -> Path:
+        """Where list files are offered: beside the models folder (`/workspace` on a pod, which
+        survives a pod stop and is where a start script finds `kit.toml`)."""
+        return self.modella.settings.models_dir.parent
+
     def action_export_list(self) -> None:
         """Write the highlighted list to a TOML file (the path is asked, a default offered)."""
         info = self.current
@@ -328,7 +342,7 @@ class ListActionsScreen(BaseScreen):
             if path:
                 self._export(info.name, path)
 
-        default = str(Path.cwd() / f"{file_stem(info.name)}.toml")
+        default = str(self.lists_folder() / f"{file_stem(info.name)}.toml")
         prompt = PromptScreen(
             t("ui.lists.export_prompt", name=clean(info.name)),
             default,
@@ -356,7 +370,7 @@ class ListActionsScreen(BaseScreen):
 
         prompt = PromptScreen(
             t("ui.lists.import_prompt"),
-            placeholder=str(Path.cwd() / "kit.toml"),
+            placeholder=str(self.lists_folder() / "kit.toml"),
             ok_label=t("ui.lists.import_ok"),
         )
         self.app.push_screen(prompt, done)

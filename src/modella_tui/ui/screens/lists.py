@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label
 
+from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
 from modella_tui.core.list_status import (
     GONE,
@@ -156,7 +157,7 @@ class ListsScreen(ListActionsScreen):
 
             try:
                 self._catalogue = load_catalogue()
-            except Exception:  # a broken catalogue costs the Hub packages' precision, no more
+            except ModellaError:  # a broken catalogue costs the Hub packages' precision, no more
                 return None
         return self._catalogue
 

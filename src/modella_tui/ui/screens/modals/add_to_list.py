@@ -31,6 +31,7 @@ class AddToListScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     AddToListScreen { align: center middle; }
+    AddToListScreen Label { width: 100%; }
     AddToListScreen > Vertical {
         width: 64; max-width: 95%; height: auto; max-height: 90%; padding: 1 2;
         border: thick $primary; background: $surface;

@@ -30,6 +30,7 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     ChoiceScreen { align: center middle; }
+    ChoiceScreen Label { width: 100%; }
     ChoiceScreen > Vertical {
         width: 76; max-width: 95%; height: auto; padding: 1 2;
         border: thick $primary; background: $surface;

@@ -24,6 +24,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     PromptScreen { align: center middle; }
+    PromptScreen Label { width: 100%; }
     PromptScreen > Vertical {
         width: 70; max-width: 95%; height: auto; padding: 1 2;
         border: thick $primary; background: $surface;
