@@ -16,6 +16,7 @@ from modella_tui.core.civitai.parse import VersionInfo
 from modella_tui.core.config import Secret
 from modella_tui.core.downloads.engine import AddResult, QueueRequest
 from modella_tui.core.downloads.events import Event
+from modella_tui.core.downloads.resolve import PlannedFile
 from modella_tui.core.errors import AuthError, ModellaError, NotFoundError
 from modella_tui.core.models import (
     CivitaiFile,
@@ -24,8 +25,8 @@ from modella_tui.core.models import (
     CivitaiVersion,
     SearchPage,
 )
-from modella_tui.core.protocols import CivitaiAPI, DownloadQueue
-from modella_tui.core.refs import CivitaiRef
+from modella_tui.core.protocols import CivitaiAPI, DownloadQueue, RefPlanner
+from modella_tui.core.refs import CivitaiRef, Ref
 from modella_tui.ui.services import EnqueueCivitai
 
 
@@ -139,6 +140,9 @@ class FakeItem:
     error: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
     source: str = "civitai"
+    version_id: str | None = None
+    file_id: str | None = None
+    dedupe_key: str = ""
 
 
 class FakeEngine:
@@ -180,7 +184,8 @@ class FakeEngine:
 
     async def add(self, reqs: list[QueueRequest]) -> list[AddResult]:
         self.calls.append(("add", reqs))
-        return [AddResult("queued") for _ in reqs]
+        start = 1000 + sum(len(args) for name, args in self.calls if name == "add") - len(reqs)
+        return [AddResult("queued", start + n) for n in range(len(reqs))]
 
     async def stop(self) -> None:
         self.calls.append(("stop", None))
@@ -223,3 +228,49 @@ class Enqueued:
 _civitai: CivitaiAPI = FakeCivitai()
 _engine: DownloadQueue = FakeEngine()
 _enqueue: EnqueueCivitai = Enqueued()
+
+
+def planned_file(ref: str, name: str, *, sha256: str | None = None, **kw: Any) -> PlannedFile:
+    """A resolved file of a Civitai (`civitai:M@V`) or Hub (`hf:org/repo/path`) REF."""
+    if ref.startswith("hf:"):
+        org, name_, path = ref[3:].split("/", 2)
+        repo = f"{org}/{name_}"
+        values: dict[str, Any] = {
+            "source": "huggingface", "dedupe_key": f"hf:{repo}@main:{path}",
+            "model_id": repo, "version_id": "main", "file_id": path, "type": "TextEncoder",
+        }  # fmt: skip
+    else:
+        model, _, version = ref[len("civitai:") :].partition("@")
+        file_id = kw.pop("file_id", f"{version}0")
+        values = {
+            "source": "civitai", "dedupe_key": f"civitai:file:{file_id}",
+            "model_id": model, "version_id": version, "file_id": file_id, "type": "LORA",
+        }  # fmt: skip
+    values.update(
+        title=name, file_name=name, base_model="", url="http://127.0.0.1:9/x",
+        target_dir=Path("/models"), expected_size=1000, sha256=sha256,
+    )  # fmt: skip
+    values.update(kw)
+    return PlannedFile(**values)
+
+
+@dataclass
+class FixedPlanner:
+    """Resolves REFs from a table; the REFs in `gone` answer as Civitai does for an archived model."""
+
+    files: dict[str, list[PlannedFile]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    async def __call__(
+        self, ref: Ref, glob: str | None, skipped: list[ModellaError]
+    ) -> list[PlannedFile]:
+        key = ref.canonical()
+        self.calls.append(key)
+        await asyncio.sleep(0)
+        if key in self.gone or key not in self.files:
+            raise NotFoundError("civitai.error.gone")
+        return list(self.files[key])
+
+
+_planner: RefPlanner = FixedPlanner()

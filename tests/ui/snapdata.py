@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from modella_tui.core.listfile import ListEntry
+from modella_tui.core.lists import ListStore
 from modella_tui.core.models import (
     CivitaiFile,
     CivitaiImage,
@@ -15,7 +18,9 @@ from modella_tui.core.models import (
     CivitaiVersion,
     SearchPage,
 )
-from tests.ui.fakes import CivitaiLookups, FakeItem
+from modella_tui.core.store.db import Database
+from modella_tui.core.store.queue import Landed, QueueStore
+from tests.ui.fakes import CivitaiLookups, FakeItem, FixedPlanner, planned_file
 
 BASES = ("SDXL 1.0", "Flux.1 D", "Pony", "SD 1.5", "Illustrious")
 TYPES = ("LORA", "Checkpoint", "TextualInversion", "VAE", "LoCon")
@@ -152,3 +157,73 @@ def queue_items() -> list[FakeItem]:
         FakeItem(6, "Cinematic Lighting", "cinematic.safetensors", "done", 90_000_000, 90_000_000),
         FakeItem(7, "Old model", "old.ckpt", "cancelled", 1_000, 2_000_000_000),
     ]
+
+
+INK = "civitai:1@100"
+CLIP = "hf:comfyanonymous/flux_text_encoders/clip_l.safetensors"
+AE = "hf:black-forest-labs/FLUX.1-dev/ae.safetensors"
+PIXEL = "civitai:5@500"
+RETIRED = "civitai:99@9900"
+INK_SHA = "1" * 64
+
+
+def list_planner() -> FixedPlanner:
+    """What Civitai and the Hub say about the fixed lists' items."""
+    return FixedPlanner(
+        files={
+            INK: [planned_file(INK, "Ink_Wash_v1.safetensors", sha256=INK_SHA)],
+            CLIP: [planned_file(CLIP, "clip_l.safetensors", sha256="2" * 64)],
+            AE: [planned_file(AE, "ae.safetensors")],
+            PIXEL: [planned_file(PIXEL, "Pixel_Art_v1.safetensors", sha256="3" * 64)],
+        },
+        gone={RETIRED},
+    )
+
+
+def list_queue() -> list[FakeItem]:
+    """The queue rows the Lists screen sees: the text encoder is on its way."""
+    return [
+        FakeItem(
+            20, "flux_text_encoders", "clip_l.safetensors", "running", 100, 300_000,
+            model_id="comfyanonymous/flux_text_encoders", source="huggingface",
+            version_id="main", file_id="clip_l.safetensors",
+            dedupe_key="hf:comfyanonymous/flux_text_encoders@main:clip_l.safetensors",
+        )
+    ]  # fmt: skip
+
+
+async def fill_lists(db_path: Path, models: Path) -> None:
+    """Three lists (one empty, one with a CJK name), two files on disk, fixed times."""
+    clock = iter(float(n) for n in range(1_700_000_000, 1_700_000_100))
+    db = await Database(db_path).open()
+    try:
+        store = ListStore(db, clock=lambda: next(clock))
+        await store.add_items(
+            "Flux pod kit",
+            [
+                ListEntry(INK, title="Ink Wash Painting Style · v1.0"),
+                ListEntry(CLIP, note="text encoder"),
+                ListEntry(AE, title="FLUX.1 dev VAE"),
+                ListEntry(PIXEL, "*.safetensors", "for the sprites", "Pixel Art Sprites · v5.0"),
+                ListEntry(RETIRED, title="[bold]Retired[/bold] LoRA"),
+            ],
+            create=True,
+        )
+        await store.add_items("Wishlist", [ListEntry(INK)], create=True)
+        await store.create("水墨画 コレクション")
+        queue = QueueStore(db, lambda: 1_700_000_000.0)
+        for source, model, version, file_id, name, size, sha, folder in (
+            ("civitai", "1", "100", "1000", "Ink_Wash_v1.safetensors", 144_000_000, INK_SHA, "Lora"),
+            ("huggingface", "black-forest-labs/FLUX.1-dev", "main", "ae.safetensors",
+             "ae.safetensors", 335_000_000, None, "VAE"),
+        ):  # fmt: skip
+            path = models / folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.truncate(size)  # sparse: the size is what counts
+            await queue.record_landed(
+                Landed(source, model, version, file_id, name, "LORA", "", str(path), size, sha,
+                       sha is not None)
+            )  # fmt: skip
+    finally:
+        await db.close()

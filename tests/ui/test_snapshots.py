@@ -6,6 +6,7 @@ pytest-textual-snapshot writes (`snapshot_report.html`) before accepting a chang
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,36 +17,52 @@ from textual.widgets import Input
 
 from modella_tui.core import i18n
 from modella_tui.core.config import Secret, Settings
+from modella_tui.core.lists import ListStore
+from modella_tui.core.store.db import Database
 from modella_tui.ui.app import ModellaApp, make_app
 from modella_tui.ui.messages import ProgressInfo, QueueProgress
 from modella_tui.ui.screens.detail import DetailScreen
+from modella_tui.ui.screens.lists import ListsScreen
+from modella_tui.ui.screens.modals.add_to_list import AddToListScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.services import Services
 from tests.ui.fakes import FakeEngine
-from tests.ui.snapdata import FixedCivitai, queue_items
+from tests.ui.snapdata import FixedCivitai, fill_lists, list_planner, list_queue, queue_items
 
 SnapCompare = Callable[..., bool]
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
-SCREENS = ("browser", "detail", "queue", "settings")
+SCREENS = ("browser", "detail", "queue", "lists", "settings")
 JA = i18n.locales_dir() / "ja.json"
 
 
-def snapshot_app(tmp_path: Path, theme: str, language: str = "en") -> ModellaApp:
-    """The app over fixed data; settings live only in this test's folder."""
+def snapshot_app(
+    tmp_path: Path, theme: str, language: str = "en", *, lists: bool = False
+) -> ModellaApp:
+    """The app over fixed data; settings live only in this test's folder.
+
+    With `lists`, a state database holds three lists, two of their files lie in a models folder
+    of the test's own, and the text encoder is on its way in the queue.
+    """
+    models = tmp_path / "models" if lists else Path("/workspace/models")
     settings = Settings(
         path=tmp_path / "config.toml",
         env={},
         file_data={
             "theme": theme,
             "language": language,
-            "models_dir": "/workspace/models",
+            "models_dir": str(models),
             "civitai": {"api_key": Secret("snapshotkey-0000-cdef")},
         },
     )
     engine = FakeEngine()
-    for item in queue_items():
+    for item in queue_items() + (list_queue() if lists else []):
         engine.put(item)
     services = Services(settings=settings, civitai=FixedCivitai(), engine=engine)
+    if lists:
+        asyncio.run(fill_lists(tmp_path / "state.db", models))
+        services.db = Database(tmp_path / "state.db")
+        services.lists = ListStore(services.db)
+        services.plan_ref = list_planner()
     return make_app(settings, services)
 
 
@@ -89,6 +106,14 @@ def go_to(screen: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
         elif screen == "settings":
             await pilot.press("8")
             await settle(pilot)
+        elif screen == "lists":
+            await pilot.press("6")
+            await settle(pilot)
+            assert isinstance(app.screen, ListsScreen)
+        elif screen == "add-to-list":
+            await pilot.press("a")
+            await settle(pilot)
+            assert isinstance(app.screen, AddToListScreen)
 
     return run
 
@@ -100,14 +125,21 @@ def test_screen(
     snap_compare: SnapCompare, tmp_path: Path, screen: str, theme: str, size: str
 ) -> None:
     """Each main screen in the dark and light themes, small and large."""
-    app = snapshot_app(tmp_path, theme)
+    app = snapshot_app(tmp_path, theme, lists=screen == "lists")
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_add_to_list(snap_compare: SnapCompare, tmp_path: Path, size: str) -> None:
+    """`a` on a card: the lists to pick from, the one used last highlighted, a field for a new one."""
+    app = snapshot_app(tmp_path, "dark", lists=True)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to("add-to-list"))
 
 
 @pytest.mark.skipif(not JA.exists(), reason="locales/ja.json is not there yet")
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", ["browser", "detail"])
+@pytest.mark.parametrize("screen", ["browser", "detail", "lists"])
 def test_japanese(snap_compare: SnapCompare, tmp_path: Path, screen: str, size: str) -> None:
     """Japanese labels with Japanese model names: wide text must not break the borders."""
-    app = snapshot_app(tmp_path, "dark", language="ja")
+    app = snapshot_app(tmp_path, "dark", language="ja", lists=screen == "lists")
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))

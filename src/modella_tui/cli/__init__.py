@@ -64,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--run", action="store_true", help=t("cli.queue.run"))
     q.add_argument("--json", action="store_true", help=t("cli.json"))
 
+    ls = sub.add_parser("lists", help=t("cli.lists.help"), description=t("cli.lists.description"))
+    ls.add_argument("words", nargs="*", metavar="NAME | export NAME | import FILE")
+    ls.add_argument("-o", "--output", metavar="FILE", help=t("cli.lists.output"))
+    ls.add_argument("--name", help=t("cli.lists.name"))
+    ls.add_argument("--offline", action="store_true", help=t("cli.lists.offline"))
+    ls.add_argument("--json", action="store_true", help=t("cli.json"))
+
+    sy = sub.add_parser("sync", help=t("cli.sync.help"), description=t("cli.sync.description"))
+    sy.add_argument("target", metavar="NAME|FILE", help=t("cli.sync.target"))
+    sy.add_argument("--allow-pickle", action="store_true", help=t("cli.download.allow_pickle"))
+    sy.add_argument("--force", action="store_true", help=t("cli.download.force"))
+
     c = sub.add_parser("config", help=t("cli.config.help"))
     csub = c.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
     g = csub.add_parser("get", help=t("cli.config.get"))
@@ -146,6 +158,14 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         from modella_tui.cli.show import run_show
 
         return run_show(args, settings)
+    if cmd == "lists":
+        from modella_tui.cli.lists_cmd import run_lists
+
+        return run_lists(args, settings)
+    if cmd == "sync":
+        from modella_tui.cli.sync import run_sync
+
+        return run_sync(args, settings)
     if cmd in ("download", "queue"):
         from modella_tui.cli.download import run_download, run_queue
 

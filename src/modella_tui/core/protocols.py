@@ -7,7 +7,7 @@ breaks type-checking, not a running app. See docs/architecture.md for the layers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,8 +19,12 @@ if TYPE_CHECKING:
     from modella_tui.core.civitai.parse import VersionInfo
     from modella_tui.core.config import Secret
     from modella_tui.core.downloads.engine import AddResult, QueueRequest
+    from modella_tui.core.downloads.resolve import PlannedFile
+    from modella_tui.core.errors import ModellaError
     from modella_tui.core.library import LibrarySnapshot, LocalFile
-    from modella_tui.core.refs import CivitaiRef
+    from modella_tui.core.listfile import ListEntry
+    from modella_tui.core.lists import AddReport, LandedFile, ListInfo, ListItem
+    from modella_tui.core.refs import CivitaiRef, Ref
 
 
 class QueueItemView(Protocol):
@@ -64,6 +68,21 @@ class QueueItemView(Protocol):
     @property
     def source(self) -> str:
         """civitai or huggingface."""
+        ...
+
+    @property
+    def version_id(self) -> str | None:
+        """Civitai version id or Hub revision."""
+        ...
+
+    @property
+    def file_id(self) -> str | None:
+        """Civitai file id or the path in the Hub repo."""
+        ...
+
+    @property
+    def dedupe_key(self) -> str:
+        """`civitai:file:<id>` or `hf:<repo>@<rev>:<path>`: one file, whoever queued it."""
         ...
 
     @property
@@ -232,4 +251,69 @@ class ImageCache(Protocol):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
+        ...
+
+
+class RefPlanner(Protocol):
+    """Resolve a REF (with an optional file glob) to the files to download, placed by the settings
+    of the moment; files of a many-file REF that cannot be had go to `skipped`."""
+
+    def __call__(
+        self, ref: Ref, glob: str | None, skipped: list[ModellaError]
+    ) -> Awaitable[list[PlannedFile]]:
+        """The planned files of one REF."""
+        ...
+
+
+class ListCatalog(Protocol):
+    """Named lists and what downloads recorded (`core.lists.ListStore`)."""
+
+    async def lists(self) -> list[ListInfo]:
+        """Every list with its item count, by name."""
+        ...
+
+    async def find(self, name: str) -> ListInfo | None:
+        """The list of that name (case aside), if any."""
+        ...
+
+    async def create(self, name: str) -> ListInfo:
+        """A new, empty list."""
+        ...
+
+    async def rename(self, old: str, new: str) -> ListInfo:
+        """Give a list another name."""
+        ...
+
+    async def delete(self, name: str) -> ListInfo:
+        """Delete a list and its items (never a file)."""
+        ...
+
+    async def last_used(self) -> str | None:
+        """The list something was last added to."""
+        ...
+
+    async def items(self, name: str) -> list[ListItem]:
+        """The items of a list, oldest first."""
+        ...
+
+    async def all_items(self) -> dict[str, list[ListItem]]:
+        """Every list's items, by list name."""
+        ...
+
+    async def add_items(
+        self, name: str, entries: Sequence[ListEntry], *, create: bool = False
+    ) -> AddReport:
+        """Add entries (all or none); `create` makes a missing list."""
+        ...
+
+    async def remove_item(self, item_id: int) -> None:
+        """Take one item off its list."""
+        ...
+
+    async def landed(self) -> list[LandedFile]:
+        """Every file downloads recorded."""
+        ...
+
+    async def forget_landed(self, paths: Iterable[Path]) -> None:
+        """Drop the records of removed files."""
         ...

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from modella_tui.core.config import Settings
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
-from modella_tui.core.protocols import CivitaiAPI, DownloadQueue, HubAPI, ImageCache, LibraryStore
+from modella_tui.core.protocols import (
+    CivitaiAPI,
+    DownloadQueue,
+    HubAPI,
+    ImageCache,
+    LibraryStore,
+    ListCatalog,
+    RefPlanner,
+)
 
 if TYPE_CHECKING:
     from modella_tui.core.store.db import Database
@@ -48,6 +56,9 @@ class Services:
     check_key: KeyCheck | None = None
     thumbnails: ImageCache | None = None  # None: no image previews (tests, snapshots)
     on_setting: SettingsListener | None = None
+    lists: ListCatalog | None = None
+    plan_ref: RefPlanner | None = None
+    """Resolves a list item's REF to the files it means (placed by the settings of the moment)."""
 
     async def start(self) -> None:
         """Open the database and start the engine (the App calls this in `on_mount`)."""

@@ -26,7 +26,10 @@ def build_services(settings: Settings) -> Services:
     from modella_tui.core.downloads.engine import DownloadEngine
     from modella_tui.core.downloads.resolve import placement_for, plan_civitai
     from modella_tui.core.hub.client import HubClient
+    from modella_tui.core.hub.packages import load_catalogue
     from modella_tui.core.library import LibraryIndex
+    from modella_tui.core.lists import ListStore
+    from modella_tui.core.provision import make_planner
     from modella_tui.core.store.cache import ResponseCache
     from modella_tui.core.store.db import Database
     from modella_tui.core.thumbnails import Thumbnails
@@ -74,6 +77,13 @@ def build_services(settings: Settings) -> Services:
         elif key == "cache_minutes":
             civitai.cache_ttl = 60.0 * int(settings.get("cache_minutes"))
 
+    planner = make_planner(
+        civitai,
+        hub,
+        load_catalogue(),
+        lambda: placement_for(settings.models_dir, str(settings.get("layout")), None),
+    )
+
     return Services(
         settings=settings,
         db=db,
@@ -85,6 +95,8 @@ def build_services(settings: Settings) -> Services:
         check_key=key_checker(civitai, hub),
         thumbnails=Thumbnails(),  # its own client: image requests never carry a key
         on_setting=setting_changed,
+        lists=ListStore(db),
+        plan_ref=planner,
     )
 
 

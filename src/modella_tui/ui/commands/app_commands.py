@@ -65,6 +65,17 @@ class GotoQueue(Goto):
     HELP = "ui.cmd.goto_queue.help"
 
 
+class GotoLists(Goto):
+    """Switch to the named lists."""
+
+    KEY = "6"
+    ACTION = "app.goto('lists')"
+    MODE = "lists"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.lists"
+    HELP = "ui.cmd.goto_lists.help"
+
+
 class GotoSettings(Goto):
     """Switch to the settings."""
 
@@ -132,7 +143,7 @@ def _language_command(code: str) -> type[Command]:
 
 LANGUAGES: tuple[type[Command], ...] = tuple(_language_command(code) for code in LANGUAGE_CHOICES)
 
-NAVIGATION: tuple[type[Goto], ...] = (GotoBrowser, GotoQueue, GotoSettings)
+NAVIGATION: tuple[type[Goto], ...] = (GotoBrowser, GotoQueue, GotoLists, GotoSettings)
 GLOBAL: tuple[type[Command], ...] = (
     *NAVIGATION,
     Help,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modella_tui.ui.commands.base import Command
+from modella_tui.ui.commands.lists_commands import AddToList
 
 
 class FocusSearch(Command):
@@ -109,6 +110,6 @@ class NextField(Command):
 
 
 BROWSER: tuple[type[Command], ...] = (
-    FocusSearch, OpenDetail, DownloadLatest, EditFilters, Top, Reload,
+    FocusSearch, OpenDetail, DownloadLatest, AddToList, EditFilters, Top, Reload,
     MoveCards, PageCards, LastCard, NextField,
 )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modella_tui.ui.commands.base import Command
+from modella_tui.ui.commands.lists_commands import AddToList
 
 
 class MarkFile(Command):
@@ -118,6 +119,6 @@ class SwitchList(Command):
 
 
 DETAIL: tuple[type[Command], ...] = (
-    MarkFile, QueueMarked, PrevVersions, NextVersions, PrevImage, NextImage, OpenImage, TogglePreview,
+    MarkFile, QueueMarked, AddToList, PrevVersions, NextVersions, PrevImage, NextImage, OpenImage, TogglePreview,
     CopyWords, MoveRows, SwitchList,
 )  # fmt: skip

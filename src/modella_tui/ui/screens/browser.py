@@ -17,6 +17,7 @@ from modella_tui.core.errors import AuthError, ModellaError, NetworkError, RateL
 from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiModel, CivitaiVersion, SearchPage
 from modella_tui.core.refs import HubRef
+from modella_tui.ui.add_to_list import add_to_list, version_title
 from modella_tui.ui.commands.browser_commands import BROWSER
 from modella_tui.ui.filters import FilterState
 from modella_tui.ui.messages import QueueChanged
@@ -342,6 +343,29 @@ class BrowserScreen(BaseScreen):
             return
         queue_civitai(self.modella, model, [(version, [primary])])
 
+    def action_add_to_list(self) -> None:
+        """Add the latest version of the card under the cursor to a list."""
+        model = self.grid.current
+        if model is not None:
+            self._add_to_list(model)
+
+    @work(group="add-to-list", exit_on_error=False)
+    async def _add_to_list(self, model: CivitaiModel) -> None:
+        if model.latest is None:
+            civitai = self.modella.services.civitai
+            if civitai is None:
+                return
+            model = await civitai.model(model.id)
+        version = model.latest
+        if version is None:
+            self.notify(t("ui.queue.no_files"), severity="warning", markup=False)
+            return
+        add_to_list(
+            self.modella,
+            [(f"civitai:{model.id}@{version.id}", None)],
+            version_title(model, version),
+        )
+
     def action_filters(self) -> None:
         """Open the filter modal; a change searches again."""
 
@@ -364,7 +388,7 @@ class BrowserScreen(BaseScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Card actions need a card."""
-        if action in ("download", "open_detail"):
+        if action in ("download", "open_detail", "add_to_list"):
             grids = self.query(CardGrid)
             return True if grids and grids.first().current is not None else None
         return True

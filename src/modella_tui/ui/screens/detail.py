@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from modella_tui.core.i18n import t
 from modella_tui.core.models import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
 from modella_tui.core.thumbnails import is_video
 from modella_tui.core.urlsafe import is_openable_link
+from modella_tui.ui.add_to_list import add_to_list, version_title
 from modella_tui.ui.columns import Column
 from modella_tui.ui.commands.detail_commands import DETAIL
 from modella_tui.ui.html_markdown import html_to_markdown
@@ -393,6 +395,27 @@ class DetailScreen(BaseScreen):
         self.marked.clear()
         self._show_versions()
         self._show_version()
+
+    def action_add_to_list(self) -> None:
+        """Add the marked files (each by its name), else the version shown, to a list."""
+        marked = [
+            (v, f)
+            for v in self.model.versions
+            for f in v.files
+            if f.id in self.marked.get(v.id, set())
+        ]
+        if marked:
+            refs: list[tuple[str, str | None]] = [
+                (f"civitai:{self.model.id}@{v.id}", glob.escape(f.name)) for v, f in marked
+            ]
+            versions = {v.id for v, _ in marked}
+            version = marked[0][0] if len(versions) == 1 else None
+        elif self.version is not None:
+            refs = [(f"civitai:{self.model.id}@{self.version.id}", None)]
+            version = self.version
+        else:
+            return
+        add_to_list(self.modella, refs, version_title(self.model, version))
 
     def action_image(self, step: int) -> None:
         """Previous or next image."""

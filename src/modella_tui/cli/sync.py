@@ -1,0 +1,186 @@
+"""`modella sync NAME|FILE`: everything a list names, downloaded and verified; what is here is skipped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modella_tui.cli.common import Clients, is_tty, open_clients
+from modella_tui.cli.lists_cmd import hub_base, print_problems
+from modella_tui.cli.output import human_size, print_table
+from modella_tui.core.config import Settings
+from modella_tui.core.errors import EXIT_OK
+from modella_tui.core.i18n import t
+from modella_tui.core.listfile import ListEntry, ListFileError, read_list_file
+from modella_tui.core.lists import ListStore
+from modella_tui.core.provision import SyncReport
+from modella_tui.core.textsafe import clean
+
+if TYPE_CHECKING:
+    from modella_tui.core.downloads.engine import DownloadEngine
+    from modella_tui.core.downloads.events import Event
+
+MARKS = {"landed": "✓", "already": "=", "failed": "✗", "skipped": "-", "queued": "…"}
+
+
+def run_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Sync a stored list or a list file; exit 0 only when every item is here."""
+    try:
+        return asyncio.run(_sync(args, settings))
+    except ListFileError as exc:
+        return print_problems(exc)
+
+
+async def _entries(
+    target: str, store: ListStore, settings: Settings
+) -> tuple[str, list[ListEntry]]:
+    """A file when one is there (or the name ends in .toml and no list has it), else a list."""
+    path = Path(target).expanduser()
+    if path.is_file() or (target.lower().endswith(".toml") and await store.find(target) is None):
+        listfile = read_list_file(path, civitai_base=settings.civitai_url, hub_base=hub_base())
+        for warning in listfile.warnings:
+            sys.stderr.write(clean(warning) + "\n")
+        if listfile.token_stripped:
+            sys.stderr.write(t("refs.warn.token_stripped") + "\n")
+        return listfile.name or path.stem, listfile.items
+    info = await store.get(target)
+    return info.name, [i.entry() for i in await store.items(info.name)]
+
+
+def make_engine(settings: Settings, clients: Clients) -> DownloadEngine:
+    """The engine with the keys attached only for their own hosts."""
+    from modella_tui.core.downloads.auth import download_auth
+    from modella_tui.core.downloads.engine import DownloadEngine
+
+    return DownloadEngine(
+        clients.db,
+        models_dir=settings.models_dir,
+        max_parallel=int(settings.get("max_parallel")),
+        connections_per_file=int(settings.get("connections_per_file")),
+        auth_headers=download_auth(clients.civitai, clients.hub),
+    )
+
+
+async def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from modella_tui.core.downloads.resolve import placement_for
+    from modella_tui.core.hub.packages import load_catalogue
+    from modella_tui.core.list_status import Holdings
+    from modella_tui.core.provision import make_planner, sync
+
+    async with open_clients(settings) as clients:
+        store = ListStore(clients.db)
+        name, entries = await _entries(args.target, store, settings)
+        if not entries:
+            sys.stderr.write(clean(t("sync.empty", name=name)) + "\n")
+            return EXIT_OK
+        sys.stderr.write(clean(t("sync.resolving", name=name, count=len(entries))) + "\n")
+        engine = make_engine(settings, clients)
+        holdings = await Holdings.gather(
+            await store.landed(), await engine.items(), [settings.models_dir]
+        )
+        layout = str(settings.get("layout"))
+        planner = make_planner(
+            clients.civitai,
+            clients.hub,
+            load_catalogue(),
+            lambda: placement_for(settings.models_dir, layout, None),
+        )
+        show = _Progress()
+        engine.add_listener(show.on_event)  # before adding: ItemAdded names the files
+        with show:
+            result = await sync(
+                engine,
+                entries,
+                planner,
+                holdings,
+                allow_pickle=args.allow_pickle,
+                force=args.force,
+                on_other=_other_process,
+            )
+    _print(name, result)
+    return result.exit_code()
+
+
+def _other_process() -> None:
+    sys.stderr.write(t("download.other_process") + "\n")
+
+
+def _print(name: str, result: SyncReport) -> None:
+    rows = []
+    for r in result.results:
+        size = human_size(r.bytes) if r.bytes else ""
+        files = str(r.files) if r.files else ""
+        word = f"{MARKS.get(r.outcome, ' ')} {t(f'sync.outcome.{r.outcome}')}"
+        rows.append([word, r.entry.ref, r.entry.title or r.entry.note or "", files, size])
+        for reason in r.reasons:
+            sys.stderr.write(clean(t("download.ref_failed", ref=r.entry.ref, reason=reason)) + "\n")
+    if is_tty():
+        cols = ("outcome", "ref", "title", "files", "size")
+        print_table([t(f"sync.col.{c}") for c in cols], rows, right={3, 4})
+    else:
+        for row in rows:
+            sys.stdout.write(clean("\t".join(row)) + "\n")
+    counts = {o: result.count(o) for o in ("landed", "already", "failed", "skipped")}
+    summary = t("sync.summary", name=name, size=human_size(result.bytes), **counts)
+    sys.stdout.write(clean(summary) + "\n")
+    sys.stdout.flush()
+
+
+class _Progress:
+    """One line per finished file on a pipe; a bar per file on a terminal."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, str] = {}
+        self.bars: Any = None
+        self.tasks: dict[int, Any] = {}
+        self.said: set[tuple[int, str]] = set()
+        if is_tty():
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TransferSpeedColumn,
+            )
+
+            self.bars = Progress(
+                TextColumn("{task.description}", markup=False),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                transient=True,
+            )
+
+    def __enter__(self) -> _Progress:
+        if self.bars is not None:
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bars is not None:
+            self.bars.stop()
+
+    def on_event(self, event: Event) -> None:
+        from modella_tui.core.downloads.events import ItemAdded, Progress, StateChanged
+
+        if isinstance(event, ItemAdded):
+            self.names[event.item_id] = clean(event.file_name)
+        elif isinstance(event, Progress) and self.bars is not None:
+            if event.item_id not in self.tasks:
+                name = self.names.get(event.item_id, str(event.item_id))
+                self.tasks[event.item_id] = self.bars.add_task(name[:40], total=event.total)
+            self.bars.update(self.tasks[event.item_id], completed=event.done, total=event.total)
+        elif isinstance(event, StateChanged) and event.state in ("done", "failed"):
+            if (event.item_id, event.state) in self.said:
+                return
+            self.said.add((event.item_id, event.state))
+            name = self.names.get(event.item_id, str(event.item_id))
+            line = f"{t(f'ui.state.{event.state}')}\t{name}"
+            if self.bars is not None:
+                self.bars.console.print(line, markup=False, highlight=False)
+            else:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()

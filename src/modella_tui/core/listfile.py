@@ -1,0 +1,314 @@
+"""A list as a TOML file (`modella lists export/import`, `modella sync FILE`); see docs/lists.md.
+
+```toml
+name = "Flux pod kit"
+[[items]]
+ref = "civitai:4384@128713"      # any REF
+file = "*.safetensors"            # optional: which files of it
+note = "the base"                 # optional
+title = "Ink Wash LoRA · v2.0"    # optional: the name shown in lists
+```
+
+Reading checks every item and reports each bad one with its line, so a file is taken whole or not
+at all. REFs are stored in their short form (`civitai:…`, `hf:…`): a key pasted in a link is gone
+before anything is kept or written.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modella_tui.core import paths
+from modella_tui.core.errors import ModellaError, NotFoundError, UsageError
+from modella_tui.core.i18n import t
+from modella_tui.core.refs import parse_ref
+from modella_tui.core.textsafe import clean, has_controls
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_ITEMS = 5000
+MAX_TEXT = 500
+"""Longest note or title kept (longer ones are cut)."""
+MAX_GLOB = 255
+ITEM_KEYS = ("ref", "file", "note", "title")
+TOP_KEYS = ("name", "items")
+
+_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+_ITEMS_HEADER = re.compile(r"""^\s*\[\[\s*(?:items|"items"|'items')\s*\]\]""")
+_REF_KEY = re.compile(r"""^\s*(?:ref|"ref"|'ref')\s*=""")
+_TABLE = re.compile(r"^\s*\[")
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One item of a list: a REF in its short form, optionally a file glob, a note and a title."""
+
+    ref: str
+    file: str | None = None
+    note: str | None = None
+    title: str | None = None
+    line: int = 0
+    """Where it stood in the file it was read from (0: not from a file)."""
+
+
+@dataclass
+class ListFile:
+    """A list read from TOML: its name (None when the file gave none), items and warnings."""
+
+    name: str | None
+    items: list[ListEntry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    token_stripped: bool = False
+    """Some REF carried a key in its link; it was dropped."""
+
+
+class ListFileError(UsageError):
+    """A list file that cannot be used; `problems` holds one sentence per bad line."""
+
+    key = "lists.file.invalid"
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        super().__init__(count=len(problems), file=source)
+        self.problems = list(problems)
+
+
+def normalise_ref(
+    text: str, *, civitai_base: str | None = None, hub_base: str | None = None
+) -> tuple[str, bool]:
+    """(the REF's short form, whether a key was dropped from it); UsageError when it is no REF."""
+    ref = parse_ref(text, civitai_base=civitai_base, hub_base=hub_base)
+    return ref.canonical(), ref.token_stripped
+
+
+def check_glob(value: str | None) -> str | None:
+    """A `file` glob as kept: None for none; refused when it could never match a file name."""
+    if value is None:
+        return None
+    glob = value.strip()
+    if not glob:
+        return None
+    if len(glob) > MAX_GLOB or "/" in glob or "\\" in glob or has_controls(glob):
+        raise UsageError("lists.error.bad_glob", glob=clean(glob)[:80])
+    return glob
+
+
+def short_text(value: str | None) -> str | None:
+    """A note or title as kept: one clean line, at most MAX_TEXT characters, None when empty."""
+    if value is None:
+        return None
+    text = " ".join(clean(value, replacement=" ").split())
+    return text[:MAX_TEXT] or None
+
+
+def entry(
+    ref: str,
+    file: str | None = None,
+    note: str | None = None,
+    title: str | None = None,
+    *,
+    civitai_base: str | None = None,
+    hub_base: str | None = None,
+) -> tuple[ListEntry, bool]:
+    """A checked entry from raw values, and whether a key was dropped from its REF."""
+    canonical, stripped = normalise_ref(ref, civitai_base=civitai_base, hub_base=hub_base)
+    return ListEntry(canonical, check_glob(file), short_text(note), short_text(title)), stripped
+
+
+def read_list_file(
+    path: Path, *, civitai_base: str | None = None, hub_base: str | None = None
+) -> ListFile:
+    """Read and check a list file; ListFileError names every bad line, nothing half-read."""
+    shown = clean(str(path))
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise NotFoundError("lists.file.missing", file=shown) from None
+    except IsADirectoryError:
+        raise UsageError(
+            "lists.file.unreadable", file=shown, reason=t("lists.file.is_dir")
+        ) from None
+    except OSError as exc:
+        raise UsageError("lists.file.unreadable", file=shown, reason=exc.strerror or "") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ListFileError(
+            shown, [t("lists.file.too_large", file=shown, limit=MAX_FILE_BYTES // (1024 * 1024))]
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ListFileError(shown, [_at(shown, line, t("lists.file.not_utf8"))]) from None
+    return parse_list_text(text, shown, civitai_base=civitai_base, hub_base=hub_base)
+
+
+def parse_list_text(
+    text: str,
+    source: str = "-",
+    *,
+    civitai_base: str | None = None,
+    hub_base: str | None = None,
+) -> ListFile:
+    """Check list TOML read from `source` (named in messages)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        reason = str(exc)
+        where = _TOML_WHERE.search(reason)
+        line = int(where.group(1)) if where else 0
+        detail = _TOML_WHERE.sub("", reason).strip()
+        raise ListFileError(
+            source, [_at(source, line, t("lists.file.toml", reason=clean(detail)))]
+        ) from None
+    problems: list[str] = []
+    out = ListFile(name=None)
+    name = doc.get("name")
+    if name is not None:
+        if not isinstance(name, str) or not short_text(name):
+            problems.append(_at(source, _key_line(text, "name"), t("lists.file.bad_name")))
+        else:
+            out.name = short_text(name)
+    for key in doc:
+        if key not in TOP_KEYS:
+            line = _key_line(text, key)
+            out.warnings.append(_at(source, line, t("lists.file.unknown_key", key=clean(key))))
+    raw_items = doc.get("items", [])
+    if not isinstance(raw_items, list):
+        problems.append(_at(source, _key_line(text, "items"), t("lists.file.items_not_list")))
+        raw_items = []
+    if len(raw_items) > MAX_ITEMS:
+        problems.append(_at(source, 0, t("lists.file.too_many", limit=MAX_ITEMS)))
+        raw_items = []
+    lines = _item_lines(text, raw_items)
+    for index, (raw, line) in enumerate(zip(raw_items, lines, strict=True)):
+        try:
+            item, stripped = _entry_of(
+                raw, out.warnings, (source, line, index + 1), civitai_base, hub_base
+            )
+        except ModellaError as exc:
+            problems.append(_at(source, line, exc.message, item=index + 1))
+            continue
+        out.items.append(ListEntry(item.ref, item.file, item.note, item.title, line))
+        out.token_stripped |= stripped
+    if problems:
+        raise ListFileError(source, problems)
+    return out
+
+
+def _entry_of(
+    raw: Any,
+    warnings: list[str],
+    where: tuple[str, int, int],
+    civitai_base: str | None,
+    hub_base: str | None,
+) -> tuple[ListEntry, bool]:
+    if not isinstance(raw, dict):
+        raise UsageError("lists.file.item_not_table")
+    ref = raw.get("ref")
+    if not isinstance(ref, str) or not ref.strip():
+        raise UsageError("lists.file.ref_missing")
+    values: dict[str, str | None] = {}
+    for key in ("file", "note", "title"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            raise UsageError("lists.file.not_text", key=key)
+        values[key] = value
+    for key in raw:
+        if key not in ITEM_KEYS:
+            source, line, item = where
+            warnings.append(
+                _at(source, line, t("lists.file.unknown_key", key=clean(key)), item=item)
+            )
+    return entry(
+        ref,
+        values["file"],
+        values["note"],
+        values["title"],
+        civitai_base=civitai_base,
+        hub_base=hub_base,
+    )
+
+
+def dump_list(name: str, items: Iterable[ListEntry]) -> str:
+    """The TOML text of a list: `name`, then one `[[items]]` table per item, in order.
+
+    Written by hand around tomli-w's string quoting: tomli-w would fold short items into one
+    inline array, and a person editing the file should see one table per item.
+    """
+    import tomli_w
+
+    parts = [tomli_w.dumps({"name": name})]
+    for item in items:
+        row = {"ref": item.ref}
+        for key in ("file", "note", "title"):
+            value = getattr(item, key)
+            if value:
+                row[key] = value
+        parts.append("\n[[items]]\n" + tomli_w.dumps(row))
+    return "".join(parts)
+
+
+def write_list_file(path: Path, name: str, items: Iterable[ListEntry]) -> None:
+    """Write a list's TOML through a temp file and a rename (a reader never sees half of it)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UsageError(
+            "lists.file.unreadable", file=clean(str(path)), reason=t("lists.file.is_dir")
+        )
+    try:
+        paths.write_atomic(path, dump_list(name, items).encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(
+            "lists.file.unwritable", file=clean(str(path)), reason=exc.strerror or ""
+        ) from None
+
+
+def _at(source: str, line: int, message: str, *, item: int = 0) -> str:
+    if line:
+        return t("lists.file.problem", file=source, line=line, message=message)
+    if item:
+        return t("lists.file.problem_item", file=source, item=item, message=message)
+    return t("lists.file.problem_file", file=source, message=message)
+
+
+def _key_line(text: str, key: str) -> int:
+    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return 0
+
+
+def _item_lines(text: str, items: list[Any]) -> list[int]:
+    """The line of each item's `ref` (else of its `[[items]]` header; 0 when it cannot be told).
+
+    tomllib gives no positions, so the lines come from the text: the `[[items]]` headers in order,
+    or, for an inline array, the first line holding the REF as written.
+    """
+    lines = text.splitlines()
+    headers = [n for n, line in enumerate(lines) if _ITEMS_HEADER.match(line)]
+    if len(headers) == len(items):
+        found = []
+        for k, start in enumerate(headers):
+            end = headers[k + 1] if k + 1 < len(headers) else len(lines)
+            at = start
+            for n in range(start + 1, end):
+                if _TABLE.match(lines[n]):
+                    break
+                if _REF_KEY.match(lines[n]):
+                    at = n
+                    break
+            found.append(at + 1)
+        return found
+    out = []
+    for item in items:
+        ref = item.get("ref") if isinstance(item, dict) else None
+        number = 0
+        if isinstance(ref, str) and ref:
+            number = next((n for n, line in enumerate(lines, 1) if ref in line), 0)
+        out.append(number)
+    return out
