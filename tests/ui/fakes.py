@@ -139,6 +139,9 @@ class FakeItem:
     error: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
     source: str = "civitai"
+    target_dir: str = ""
+    final_path: str | None = None
+    finished_at: float | None = None
 
 
 class FakeEngine:

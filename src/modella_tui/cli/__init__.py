@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--run", action="store_true", help=t("cli.queue.run"))
     q.add_argument("--json", action="store_true", help=t("cli.json"))
 
+    du = sub.add_parser("du", help=t("cli.du.help"))
+    du.add_argument("--by", choices=("source", "base", "type"), help=t("cli.du.by"))
+    du.add_argument("--json", action="store_true", help=t("cli.du.json"))
+
     c = sub.add_parser("config", help=t("cli.config.help"))
     csub = c.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
     g = csub.add_parser("get", help=t("cli.config.get"))
@@ -146,6 +150,10 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         from modella_tui.cli.show import run_show
 
         return run_show(args, settings)
+    if cmd == "du":
+        from modella_tui.cli.du import run_du
+
+        return run_du(args, settings)
     if cmd in ("download", "queue"):
         from modella_tui.cli.download import run_download, run_queue
 
