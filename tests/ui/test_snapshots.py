@@ -6,6 +6,7 @@ pytest-textual-snapshot writes (`snapshot_report.html`) before accepting a chang
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from modella_tui.core import i18n
 from modella_tui.core.config import Secret, Settings
@@ -22,15 +24,19 @@ from modella_tui.ui.screens.detail import DetailScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.services import Services
 from tests.ui.fakes import FakeEngine
-from tests.ui.snapdata import FixedCivitai, queue_items
+from tests.ui.snapdata import FixedCivitai, fixed_hub, fixed_library, queue_items
 
 SnapCompare = Callable[..., bool]
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
-SCREENS = ("browser", "detail", "queue", "settings")
+SCREENS = ("browser", "detail", "queue", "settings", "dashboard", "hub", "usage")
+LIBRARY_SCREENS = frozenset({"dashboard", "hub", "usage"})
+"""Screens shown over a models folder with files (the dashboard is then the start screen)."""
 JA = i18n.locales_dir() / "ja.json"
 
 
-def snapshot_app(tmp_path: Path, theme: str, language: str = "en") -> ModellaApp:
+def snapshot_app(
+    tmp_path: Path, theme: str, language: str = "en", *, library: bool = False
+) -> ModellaApp:
     """The app over fixed data; settings live only in this test's folder."""
     settings = Settings(
         path=tmp_path / "config.toml",
@@ -46,14 +52,30 @@ def snapshot_app(tmp_path: Path, theme: str, language: str = "en") -> ModellaApp
     for item in queue_items():
         engine.put(item)
     services = Services(settings=settings, civitai=FixedCivitai(), engine=engine)
+    if library:
+        services.library = fixed_library()
+        services.hub = fixed_hub()
     return make_app(settings, services)
+
+
+@pytest.fixture(autouse=True)
+def fixed_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2 TB volume with 613 GB free, whatever machine draws the snapshot."""
+    gib = 1024**3
+    usage = shutil._ntuple_diskusage(2048 * gib, 1435 * gib, 613 * gib)
+    monkeypatch.setattr("modella_tui.core.usage.shutil.disk_usage", lambda _path: usage)
 
 
 async def settle(pilot: Pilot[Any]) -> None:
     """Every worker done, every message handled, no toast, no blinking cursor."""
     app = pilot.app
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        while True:
+            try:
+                await app.workers.wait_for_complete()
+            except WorkerCancelled:  # an exclusive reload replaced another one
+                continue
+            break
         await pilot.pause()
     for box in app.screen.query(Input):
         box.cursor_blink = False
@@ -89,6 +111,20 @@ def go_to(screen: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
         elif screen == "settings":
             await pilot.press("8")
             await settle(pilot)
+        elif screen == "hub":
+            await pilot.press("3")
+            await settle(pilot)
+            # The SDXL base package open and marked: file lines with their folders and sizes.
+            await pilot.press("down", "down", "right", "space")
+            await settle(pilot)
+        elif screen in ("dashboard", "usage"):
+            await pilot.press("1" if screen == "dashboard" else "7")
+            await settle(pilot)
+            progress = ProgressInfo(
+                done=61_000_000, total=152_000_000, speed_bps=48_500_000.0, eta_s=2.0
+            )
+            app.screen.post_message(QueueProgress({1: progress}))
+            await pilot.pause()
 
     return run
 
@@ -100,7 +136,7 @@ def test_screen(
     snap_compare: SnapCompare, tmp_path: Path, screen: str, theme: str, size: str
 ) -> None:
     """Each main screen in the dark and light themes, small and large."""
-    app = snapshot_app(tmp_path, theme)
+    app = snapshot_app(tmp_path, theme, library=screen in LIBRARY_SCREENS)
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))
 
 

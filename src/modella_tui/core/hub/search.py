@@ -28,6 +28,7 @@ from modella_tui.core.errors import (
     ServerError,
     UsageError,
 )
+from modella_tui.core.refs import HubRef, parse_ref
 
 log = logging.getLogger("modella.hub")
 
@@ -239,3 +240,14 @@ def _display_origin(url: str) -> str:
     host = parts.hostname or ""
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return f"{parts.scheme}://{host}" + ("" if port in (None, default) else f":{port}")
+
+
+def pasted_repo(text: str, endpoint: str | None) -> HubRef | None:
+    """The repo of a pasted `hf:ORG/REPO[/PATH]` or Hub link (opened, not searched for)."""
+    if not (text.startswith("hf:") or "://" in text):
+        return None
+    try:
+        ref = parse_ref(text, hub_base=endpoint)
+    except ModellaError:
+        return None
+    return ref if isinstance(ref, HubRef) else None

@@ -43,6 +43,17 @@ class Back(Command):
     SHOW = False
 
 
+class GotoDashboard(Goto):
+    """Switch to the dashboard."""
+
+    KEY = "1"
+    ACTION = "app.goto('dashboard')"
+    MODE = "dashboard"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.dashboard"
+    HELP = "ui.cmd.goto_dashboard.help"
+
+
 class GotoBrowser(Goto):
     """Switch to the Civitai browser."""
 
@@ -54,6 +65,17 @@ class GotoBrowser(Goto):
     HELP = "ui.cmd.goto_browser.help"
 
 
+class GotoHub(Goto):
+    """Switch to the Hugging Face catalogue and search."""
+
+    KEY = "3"
+    ACTION = "app.goto('hub')"
+    MODE = "hub"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.hub"
+    HELP = "ui.cmd.goto_hub.help"
+
+
 class GotoQueue(Goto):
     """Switch to the download queue."""
 
@@ -63,6 +85,17 @@ class GotoQueue(Goto):
     SHOW = False  # the screens bar shows it
     LABEL = "ui.screen.queue"
     HELP = "ui.cmd.goto_queue.help"
+
+
+class GotoUsage(Goto):
+    """Switch to the disk usage charts."""
+
+    KEY = "7"
+    ACTION = "app.goto('usage')"
+    MODE = "usage"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.usage"
+    HELP = "ui.cmd.goto_usage.help"
 
 
 class GotoSettings(Goto):
@@ -132,7 +165,14 @@ def _language_command(code: str) -> type[Command]:
 
 LANGUAGES: tuple[type[Command], ...] = tuple(_language_command(code) for code in LANGUAGE_CHOICES)
 
-NAVIGATION: tuple[type[Goto], ...] = (GotoBrowser, GotoQueue, GotoSettings)
+NAVIGATION: tuple[type[Goto], ...] = (
+    GotoDashboard,
+    GotoBrowser,
+    GotoHub,
+    GotoQueue,
+    GotoUsage,
+    GotoSettings,
+)
 GLOBAL: tuple[type[Command], ...] = (
     *NAVIGATION,
     Help,
