@@ -270,3 +270,24 @@ async def test_a_local_file_of_the_same_name_counts_only_with_the_same_hash(
         screen = await open_hub(pilot)
         text = drawn(screen, package(screen, "flux1-dev-vae"))
         assert ("all local" in text) is same_bytes
+
+
+async def test_layout_and_language_apply_without_a_restart(
+    hub_app: ModellaApp, settings: Settings
+) -> None:
+    async with hub_app.run_test(size=(120, 40)) as pilot:
+        screen = await open_hub(pilot)
+        sdxl = package(screen, "sdxl-base")
+        await goto(pilot, screen, file_line(screen, sdxl, "sd_xl_base_1.0.safetensors"))
+        assert "Stable-diffusion/" in drawn(screen, screen.hub_tree.cursor_node or sdxl)
+        settings.set("layout", "comfyui")
+        await pilot.press("4", "3")  # away and back: lines are drawn with the new layout
+        await settle(pilot)
+        line = drawn(screen, file_line(screen, sdxl, "sd_xl_base_1.0.safetensors"))
+        assert "checkpoints/" in line
+        assert "checkpoints/sd_xl_base_1.0.safetensors" in detail(screen)
+        hub_app.action_set_language("fr")
+        await settle(pilot)
+        assert "paquets" in str(screen.query_one("#hub-status").render())
+        assert "introuvable" in drawn(screen, package(screen, "sd15-base"))
+        assert "restreint" in drawn(screen, package(screen, "flux1-dev"))

@@ -142,8 +142,8 @@ def test_screen(
 
 @pytest.mark.skipif(not JA.exists(), reason="locales/ja.json is not there yet")
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", ["browser", "detail"])
+@pytest.mark.parametrize("screen", ["browser", "detail", "hub", "usage"])
 def test_japanese(snap_compare: SnapCompare, tmp_path: Path, screen: str, size: str) -> None:
     """Japanese labels with Japanese model names: wide text must not break the borders."""
-    app = snapshot_app(tmp_path, "dark", language="ja")
+    app = snapshot_app(tmp_path, "dark", language="ja", library=screen in LIBRARY_SCREENS)
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))

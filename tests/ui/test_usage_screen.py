@@ -153,3 +153,17 @@ async def test_a_download_in_progress_keeps_its_part_file(
         screen = await open_usage(app, pilot)
         assert screen.usage is not None and screen.usage.leftover_parts == ()
         assert "busy.safetensors.part" not in text(app, "reclaim")
+
+
+async def test_a_new_language_redraws_every_word(settings: Settings, lib: FakeLibrary) -> None:
+    services = Services(settings=settings, civitai=FakeCivitai(), engine=FakeEngine(), library=lib)
+    app = make_app(settings, services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_usage(app, pilot)
+        app.action_set_language("ja")
+        await settle(pilot)
+        assert "入手元別" in str(chart(app, "source").render())
+        assert "ファイル" in text(app, "summary")
+        await pilot.press("1")
+        await settle(pilot)
+        assert "ダウンロード" in str(app.screen.query_one("#dash-downloads").render())

@@ -282,11 +282,16 @@ def _group_line(
         status=" · ".join(dict.fromkeys(words)),
         status_style="bold" if any(state.is_gated(r) for r in repos) else "",
         slots=[
-            Slot(t("ui.hub.n_files", n=len(picks)), COUNT_WIDTH, drop=3),
+            Slot(t("ui.hub.n_files", n=len(picks)), count_width(), drop=3),
             Slot(total_text(state, picks, repo_keys), SIZE_WIDTH),
         ],
         name_style="bold",
     )
+
+
+def count_width() -> int:
+    """The file-count column: wide enough for two digits in the language in use."""
+    return min(14, max(COUNT_WIDTH, cell_len(t("ui.hub.n_files", n=99))))
 
 
 def error_word(error: ModellaError) -> str:
@@ -314,7 +319,7 @@ def _repo_line(state: HubState, result: HubSearchResult, width: int) -> Text:
         Slot(downloads, 8, drop=2),
     ]
     if picks is not None:
-        slots.append(Slot(t("ui.hub.n_files", n=len(picks)), COUNT_WIDTH, drop=3))
+        slots.append(Slot(t("ui.hub.n_files", n=len(picks)), count_width(), drop=3))
         slots.append(Slot(total_text(state, picks, {key}), SIZE_WIDTH))
     return layout(
         width,
