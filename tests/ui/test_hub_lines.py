@@ -84,3 +84,17 @@ def test_marks_show_on_files_and_their_package() -> None:
     assert line(st, PackageNode(pkg), 80, CTX).plain.startswith("[x]")
     assert st.marked() == sorted(picks, key=lambda p: p.key)
     assert st.size_of(HubPick(SDXL, "nope", "Other")) is None
+
+
+def test_status_words_keep_room_before_the_name_grows() -> None:
+    text = layout(
+        60, "Comfy-Org/Lumina_Image_2.0_Repackaged", mark="[ ] ", status="gated: no token",
+        slots=[Slot("text-to-image", 16, drop=4), Slot("↓17.8k", 8, drop=2), Slot("1.0 GB", 9)],
+        name_min=30,
+    )  # fmt: skip
+    assert cell_len(text.plain) == 60
+    assert "gated: no to…" in text.plain and "text-to-image" not in text.plain
+    for width in (10, 14, 20):
+        assert cell_len(
+            layout(width, "n", status="gated: no token", slots=[Slot("1 B", 9)]).plain
+        ) <= max(width, 14)

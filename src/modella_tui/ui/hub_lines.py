@@ -39,6 +39,8 @@ SIZE_WIDTH = 9
 COUNT_WIDTH = 9
 FOLDER_MAX = 24
 NAME_MIN = 12
+STATUS_MIN = 12
+"""Cells the status words keep before a column is dropped (`gated: …` must stay readable)."""
 GAP = "  "
 
 
@@ -170,20 +172,27 @@ def layout(
     status_style: str = "",
     slots: Iterable[Slot] = (),
     name_style: str = "",
+    name_min: int = NAME_MIN,
 ) -> Text:
-    """One line `width` cells wide: mark, name (cut in the middle), status, fixed columns."""
+    """One line `width` cells wide: mark, name (cut in the middle), status, fixed columns.
+
+    Columns that may go (`drop` > 0) go, highest first, until the name has `name_min` cells.
+    """
     kept = list(slots)
+    status_min = min(cell_len(status), STATUS_MIN) + len(GAP) if status else 0
 
     def fixed() -> int:
         return sum(c.width + len(GAP) for c in kept)
 
-    while kept and cell_len(mark) + NAME_MIN + fixed() > width:
+    while kept and cell_len(mark) + name_min + status_min + fixed() > width:
         worst = max(kept, key=lambda c: c.drop)
         if worst.drop == 0:
             break
         kept.remove(worst)
     room = max(0, width - cell_len(mark) - fixed())
-    status_width = min(cell_len(status), max(0, room - NAME_MIN - len(GAP))) if status else 0
+    status_width = min(cell_len(status), max(0, room - name_min - len(GAP))) if status else 0
+    status_width = max(status_width, min(cell_len(status), STATUS_MIN)) if status else 0
+    status_width = min(status_width, max(0, room - len(GAP)))
     name_width = max(0, room - (status_width + len(GAP) if status_width else 0))
     line = Text(no_wrap=True, overflow="crop")
     line.append(mark)
@@ -329,6 +338,8 @@ def _repo_line(state: HubState, result: HubSearchResult, width: int) -> Text:
         status_style="bold" if words else "",
         slots=slots,
         name_style="bold",
+        # A repo id is all there is to tell results apart: it keeps more room than a title.
+        name_min=min(cell_len(result.id), 30),
     )
 
 

@@ -10,7 +10,6 @@ a package, its types guessed from names and sizes. See docs/screens.md.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -242,7 +241,7 @@ class HubScreen(BaseScreen):
                 if f.source == "huggingface" and f.model_id
             }
         found.queued = {}
-        landed: dict[str, str | None] = {}
+        landed: set[tuple[str, str]] = set()
         if services.engine is not None:
             for item in await services.engine.items():
                 if item.source != "huggingface" or not item.model_id:
@@ -250,9 +249,10 @@ class HubScreen(BaseScreen):
                 if item.state in UNFINISHED:
                     found.queued[(item.model_id, item.file_name)] = item.state
                 elif item.state == "done" and item.final_path:
-                    # The index takes a landed file in on its own; this line need not wait.
-                    landed[os.path.abspath(item.final_path)] = None
-        facts = LocalFacts({**landed, **found.paths}, found.ids, found.queued)
+                    # The index takes a landed file in on its own, this line need not wait;
+                    # by its planned name, as it may have landed as `name (2).ext`.
+                    landed.add((item.model_id, item.file_name))
+        facts = LocalFacts(found.paths, found.ids | landed, found.queued)
         self.state.apply_local(self._target_folder, facts)
         self.hub_tree.refresh_all()
         self._show_detail()
