@@ -117,12 +117,14 @@ async def test_landings_and_deletions_update_the_bars_without_walking(
         assert "1000.0 GB, 600.0 GB free (40% used)" in text(app, "summary")
         assert "1 duplicated file(s) (100 B)" in text(app, "summary")
         # A download lands: the index takes it in by its path, the bars follow.
+        reads = lib.snapshots
         path = f"{settings.models_dir}/Stable-diffusion/big.safetensors"
         lib.landing[path] = LocalFile(path, 1500, 0.0, "model", "huggingface", "Checkpoint")
         engine.put(FakeItem(1, "Big", "big.safetensors", "done", 1500, 1500, final_path=path))
         engine.emit(StateChanged(1, "done"))
         await settle(pilot)
         assert "2.0 KB in 4 files" in text(app, "summary")
+        assert lib.snapshots == reads  # folded in by its path: the index is not read again
         assert chart(app, "type").bars[0].label == "Checkpoint"
         source = {b.label: b.value for b in chart(app, "source").bars}
         assert source == {"Hugging Face": 1800, "Civitai": 200}

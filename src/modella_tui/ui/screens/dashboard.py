@@ -256,14 +256,16 @@ class DashboardScreen(BaseScreen):
             self._draw_downloads()
 
     def on_library_changed(self, message: LibraryChanged) -> None:
-        """Files were deleted or renamed elsewhere in the app."""
-        if self.is_mounted:
+        """Files were deleted or renamed elsewhere in the app: read the whole index again."""
+        if self.is_mounted and self.reader is not None:
+            self.reader.stale = True
             self._reload()
 
     def on_screen_resume(self) -> None:
         """Back here: read the queue and the index again."""
         super().on_screen_resume()
         if self.is_mounted and self.reader is not None:
+            self.reader.stale = True
             self._reload()
 
     def action_rescan(self) -> None:

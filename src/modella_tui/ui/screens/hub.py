@@ -42,7 +42,7 @@ from modella_tui.ui.hub_state import (
     RepoNode,
     title_of,
 )
-from modella_tui.ui.messages import QueueChanged
+from modella_tui.ui.messages import LibraryChanged, QueueChanged
 from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.textutil import clean
 from modella_tui.ui.widgets.hub_tree import HubTree
@@ -219,6 +219,11 @@ class HubScreen(BaseScreen):
         """Queued, running and landed files change their lines."""
         if self.is_mounted:
             self._load_local(reindex=False)
+
+    def on_library_changed(self, message: LibraryChanged) -> None:
+        """Files were deleted or renamed elsewhere in the app: local marks follow."""
+        if self.is_mounted:
+            self._load_local(reindex=True)
 
     def on_screen_resume(self) -> None:
         """Back on this screen: settings (layout, folder) or the library may have changed."""

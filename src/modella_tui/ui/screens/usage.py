@@ -107,14 +107,16 @@ class UsageScreen(BaseScreen):
             self._reload()
 
     def on_library_changed(self, message: LibraryChanged) -> None:
-        """A file was deleted or renamed elsewhere in the app."""
-        if self.is_mounted:
+        """A file was deleted or renamed elsewhere in the app: read the whole index again."""
+        if self.is_mounted and self.reader is not None:
+            self.reader.stale = True
             self._reload()
 
     def on_screen_resume(self) -> None:
         """Back here: the models folder setting or the index may have changed meanwhile."""
         super().on_screen_resume()
         if self.is_mounted and self.reader is not None:
+            self.reader.stale = True
             self._reload()
 
     def action_rescan(self) -> None:
