@@ -43,6 +43,9 @@ class Row:
     expected_size: int | None = None
     error: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
+    target_dir: str = ""
+    final_path: str | None = None
+    finished_at: float | None = None
 
 
 _row: QueueItemView = Row(1, "civitai", "7", "70", "700", "a.safetensors", "civitai:file:700")

@@ -510,6 +510,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _hub(self) -> None:
         path = self.url_path
+        if path.rstrip("/") == "/api/models":
+            self._hub_search()
+            return
         if path.startswith("/api/models/"):
             self._hub_api(path[len("/api/models/") :])
             return
@@ -566,6 +569,43 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(302, headers=headers)
             return
         self._serve_blob(blob, f'"{blob.git_sha1}"', common, "text/plain; charset=utf-8")
+
+    # ------------------------------------------------------------- Hub search
+
+    def _hub_search(self) -> None:
+        """`/api/models?search=…&sort=downloads&limit=…`: the catalog's repos whose id holds the
+        words (case-insensitive), as the Hub lists them; private repos only with the token."""
+        words = (self._q("search") or "").lower()
+        limit = int(self._q("limit") or "50")
+        may_see_private = self.hub.hf_token is not None and self._bearer() == self.hub.hf_token
+        found = [
+            self._search_entry(repo)
+            for repo in self.hub.catalog.repos.values()
+            if words in repo.id.lower() and (may_see_private or not repo.private)
+        ]
+        if self._q("sort") == "downloads":
+            found.sort(key=lambda e: -int(e["downloads"]))
+        self._json(200, found[:limit])
+
+    @staticmethod
+    def _search_entry(repo: HRepo) -> dict[str, Any]:
+        """One repo of the Hub's `/api/models` listing: test repos (`modella-test/…`) look like a
+        language model, so ranking image-generation repos first can be seen."""
+        image = not repo.id.startswith("modella-test/")
+        return {
+            "_id": hashlib.sha1(repo.id.encode()).hexdigest()[:24],
+            "id": repo.id,
+            "modelId": repo.id,
+            "likes": 56,
+            # Deterministic and different per repo, so the downloads order is a real order.
+            "downloads": 1000 + int(hashlib.sha1(repo.id.encode()).hexdigest()[:4], 16),
+            "tags": ["diffusers", "safetensors", "text-to-image"] if image else ["transformers"],
+            "pipeline_tag": "text-to-image" if image else "text-generation",
+            "library_name": "diffusers" if image else "transformers",
+            "private": repo.private,
+            "gated": repo.gated,
+            "createdAt": "2024-08-01T10:00:00.000Z",
+        }
 
     # ------------------------------------------------------------- CDN
 

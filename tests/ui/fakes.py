@@ -7,7 +7,7 @@ assignments at the end make mypy prove it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,16 +18,28 @@ from modella_tui.core.downloads.engine import AddResult, QueueRequest
 from modella_tui.core.downloads.events import Event
 from modella_tui.core.downloads.resolve import PlannedFile
 from modella_tui.core.errors import AuthError, ModellaError, NotFoundError
+from modella_tui.core.hub.browse import HubPick
+from modella_tui.core.hub.search import HubSearchResult
+from modella_tui.core.library import LibrarySnapshot, LocalFile, classify
 from modella_tui.core.models import (
     CivitaiFile,
     CivitaiModel,
     CivitaiStats,
     CivitaiVersion,
+    HubFile,
+    HubRepo,
     SearchPage,
 )
-from modella_tui.core.protocols import CivitaiAPI, DownloadQueue, RefPlanner
+from modella_tui.core.protocols import (
+    CivitaiAPI,
+    DownloadQueue,
+    HubAPI,
+    HubSearchAPI,
+    LibraryStore,
+    RefPlanner,
+)
 from modella_tui.core.refs import CivitaiRef, Ref
-from modella_tui.ui.services import EnqueueCivitai
+from modella_tui.ui.services import EnqueueCivitai, EnqueueHub, HubQueued
 
 
 def make_model(i: int, name: str | None = None, **kw: Any) -> CivitaiModel:
@@ -143,6 +155,9 @@ class FakeItem:
     version_id: str | None = None
     file_id: str | None = None
     dedupe_key: str = ""
+    target_dir: str = ""
+    final_path: str | None = None
+    finished_at: float | None = None
 
 
 class FakeEngine:
@@ -224,6 +239,115 @@ class Enqueued:
         return len(files)
 
 
+@dataclass
+class EnqueuedHub:
+    """Records the Hub files the app queued; `added` says how many the engine took."""
+
+    calls: list[list[HubPick]] = field(default_factory=list)
+    added: int | None = None
+
+    async def __call__(self, picks: Sequence[HubPick]) -> HubQueued:
+        self.calls.append(list(picks))
+        return HubQueued(len(picks) if self.added is None else self.added, len(picks))
+
+
+class FakeHubAPI:
+    """Fixed repos; `gated` repos refuse access with the error given (no token by default)."""
+
+    endpoint = "https://hub.example"
+
+    def __init__(
+        self,
+        repos: dict[str, HubRepo] | None = None,
+        *,
+        gated: Mapping[str, ModellaError] | None = None,
+        errors: Mapping[str, ModellaError] | None = None,
+    ) -> None:
+        self.repos = repos or {}
+        self.gated = dict(gated or {})
+        self.errors = dict(errors or {})
+        self.asked: list[str] = []
+
+    def model_page_url(self, repo: str) -> str:
+        return f"{self.endpoint}/{repo}"
+
+    async def repo_info(self, repo: str, revision: str = "main") -> HubRepo:
+        self.asked.append(repo)
+        await asyncio.sleep(0)
+        if repo in self.errors:
+            raise self.errors[repo]
+        if repo not in self.repos:
+            raise NotFoundError("hub.error.repo_not_found", repo=repo, endpoint=self.endpoint)
+        return self.repos[repo]
+
+    async def file_info(self, repo: str, path: str, revision: str = "main") -> HubFile:
+        info = await self.repo_info(repo, revision)
+        for f in info.files:
+            if f.path == path:
+                return f
+        raise NotFoundError("hub.error.file_not_found", repo=repo, path=path)
+
+    async def check_access(self, repo: str) -> None:
+        if repo in self.gated:
+            raise self.gated[repo]
+
+    async def check_token(self) -> None:
+        return None
+
+
+@dataclass
+class FakeHubSearch:
+    """Answers every search with `results` (or raises `error`)."""
+
+    results: list[HubSearchResult] = field(default_factory=list)
+    error: ModellaError | None = None
+    queries: list[str] = field(default_factory=list)
+
+    async def search(self, query: str, limit: int = 50) -> list[HubSearchResult]:
+        self.queries.append(query)
+        await asyncio.sleep(0)
+        if self.error is not None:
+            raise self.error
+        return list(self.results)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class FakeLibrary:
+    """A fixed index; `record` reads the file's size from disk when it exists (else `landing`)."""
+
+    def __init__(self, root: Path, files: Iterable[LocalFile] = ()) -> None:
+        self.root = root
+        self.files = {f.path: f for f in files}
+        self.landing: dict[str, LocalFile] = {}
+        self.refreshes = 0
+        self.snapshots = 0
+
+    async def local_model_ids(self, source: str) -> set[str]:
+        return {f.model_id for f in self.files.values() if f.source == source and f.model_id}
+
+    async def refresh(self) -> LibrarySnapshot:
+        self.refreshes += 1
+        return await self.snapshot()
+
+    async def snapshot(self) -> LibrarySnapshot:
+        self.snapshots += 1
+        await asyncio.sleep(0)
+        return LibrarySnapshot(self.root, sorted(self.files.values(), key=lambda f: f.path))
+
+    async def record(self, path: Path) -> LocalFile | None:
+        entry = self.landing.get(str(path))
+        if entry is None and path.is_file():
+            entry = LocalFile(str(path), path.stat().st_size, 0.0, classify(path.name))
+        if entry is not None:
+            self.files[entry.path] = entry
+        return entry
+
+    async def forget(self, path: Path) -> None:
+        self.files.pop(str(path), None)
+
+
 # mypy checks that each fake fits the protocol the app types its service with.
 _civitai: CivitaiAPI = FakeCivitai()
 _engine: DownloadQueue = FakeEngine()
@@ -274,3 +398,7 @@ class FixedPlanner:
 
 
 _planner: RefPlanner = FixedPlanner()
+_enqueue_hub: EnqueueHub = EnqueuedHub()
+_hub: HubAPI = FakeHubAPI()
+_hub_search: HubSearchAPI = FakeHubSearch()
+_library: LibraryStore = FakeLibrary(Path("/m"))

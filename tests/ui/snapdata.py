@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modella_tui.core.errors import AuthError
+from modella_tui.core.hub.packages import load_catalogue
+from modella_tui.core.library import LocalFile
 from modella_tui.core.listfile import ListEntry
 from modella_tui.core.lists import ListStore
 from modella_tui.core.models import (
@@ -16,11 +20,20 @@ from modella_tui.core.models import (
     CivitaiModel,
     CivitaiStats,
     CivitaiVersion,
+    HubFile,
+    HubRepo,
     SearchPage,
 )
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
-from tests.ui.fakes import CivitaiLookups, FakeItem, FixedPlanner, planned_file
+from tests.ui.fakes import (
+    CivitaiLookups,
+    FakeHubAPI,
+    FakeItem,
+    FakeLibrary,
+    FixedPlanner,
+    planned_file,
+)
 
 BASES = ("SDXL 1.0", "Flux.1 D", "Pony", "SD 1.5", "Illustrious")
 TYPES = ("LORA", "Checkpoint", "TextualInversion", "VAE", "LoCon")
@@ -227,3 +240,51 @@ async def fill_lists(db_path: Path, models: Path) -> None:
             )  # fmt: skip
     finally:
         await db.close()
+
+
+def fixed_hub() -> FakeHubAPI:
+    """Every catalogue repo with sizes that never change; the Flux repos refuse a missing token."""
+    repos: dict[str, list[HubFile]] = {}
+    for pkg in load_catalogue().packages:
+        for f in pkg.files:
+            size = (zlib.crc32(f.path.encode()) % 9000 + 40) * 1024 * 1024
+            repos.setdefault(pkg.repo, []).append(HubFile(pkg.repo, f.path, size))
+    gated = {
+        repo: AuthError("hub.error.gated", repo=repo, url=f"https://hub.example/{repo}")
+        for repo in ("black-forest-labs/FLUX.1-dev", "black-forest-labs/FLUX.1-schnell")
+    }
+    return FakeHubAPI(
+        {repo: HubRepo(repo, files=tuple(files)) for repo, files in repos.items()}, gated=gated
+    )
+
+
+def fixed_library(root: str = "/workspace/models") -> FakeLibrary:
+    """A models folder of a few landed files, one copied in by hand, a duplicate and a leftover."""
+    gib = 1024**3
+    sha = "d" * 64
+
+    def f(rel: str, size: int, kind: str = "model", **kw: Any) -> LocalFile:
+        return LocalFile(f"{root}/{rel}", size, 0.0, kind, **kw)
+
+    return FakeLibrary(
+        Path(root),
+        [
+            f("Stable-diffusion/realvisxl_v50.safetensors", int(6.5 * gib), source="civitai",
+              type="Checkpoint", base_model="SDXL 1.0", sha256="e" * 64),
+            f("Stable-diffusion/flux1-dev.safetensors", int(22.2 * gib), source="huggingface",
+              type="DiffusionModel", base_model="Flux.1 D"),
+            f("Lora/ink_wash_v12.safetensors", 152_000_000, source="civitai", type="LORA",
+              base_model="SDXL 1.0", sha256=sha),
+            f("Lora/ink_wash_copy.safetensors", 152_000_000, source="civitai", type="LORA",
+              base_model="SDXL 1.0", sha256=sha),
+            f("Lora/sumie_lora.safetensors", 150_000_000, source="civitai", type="LORA",
+              base_model="Pony"),
+            f("text_encoder/t5xxl_fp8_e4m3fn.safetensors", int(4.9 * gib), source="huggingface",
+              type="TextEncoder"),
+            f("VAE/ae.safetensors", 335_000_000, source="huggingface", type="VAE"),
+            f("Stable-diffusion/wget_model.ckpt", int(2.1 * gib), type="Checkpoint"),
+            f("Lora/ink_wash_v12.civitai.info", 48_000, "sidecar"),
+            f("Lora/ink_wash_v12.preview.png", 310_000, "sidecar"),
+            f("Lora/half.safetensors.part", 61_000_000, "partial"),
+        ],
+    )  # fmt: skip

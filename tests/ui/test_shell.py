@@ -6,10 +6,13 @@ from modella_tui.core import config
 from modella_tui.ui.app import ModellaApp
 from modella_tui.ui.commands.base import FORBIDDEN_KEYS
 from modella_tui.ui.screens.browser import BrowserScreen
+from modella_tui.ui.screens.dashboard import DashboardScreen
+from modella_tui.ui.screens.hub import HubScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.help import HelpScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.screens.settings import SettingsScreen
+from modella_tui.ui.screens.usage import UsageScreen
 from tests.ui.conftest import SIZE
 from tests.ui.fakes import FakeEngine, FakeItem
 
@@ -27,9 +30,17 @@ async def test_number_keys_switch_screens_and_escape_goes_back(app: ModellaApp) 
         assert isinstance(app.screen, QueueScreen)
         await pilot.press("2")
         assert isinstance(app.screen, BrowserScreen)
+        await pilot.press("1")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("3")
+        assert isinstance(app.screen, HubScreen)
+        await pilot.press("7")
+        assert isinstance(app.screen, UsageScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, HubScreen)
         # Screens that do not exist yet are not reachable: the key does nothing.
-        await pilot.press("1", "3", "5")
-        assert isinstance(app.screen, BrowserScreen)
+        await pilot.press("5")
+        assert isinstance(app.screen, HubScreen)
 
 
 async def test_help_lists_the_keys_of_the_current_screen(app: ModellaApp) -> None:

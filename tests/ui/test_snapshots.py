@@ -7,6 +7,7 @@ pytest-textual-snapshot writes (`snapshot_report.html`) before accepting a chang
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from modella_tui.core import i18n
 from modella_tui.core.config import Secret, Settings
@@ -27,21 +29,37 @@ from modella_tui.ui.screens.modals.add_to_list import AddToListScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.services import Services
 from tests.ui.fakes import FakeEngine
-from tests.ui.snapdata import FixedCivitai, fill_lists, list_planner, list_queue, queue_items
+from tests.ui.snapdata import (
+    FixedCivitai,
+    fill_lists,
+    fixed_hub,
+    fixed_library,
+    list_planner,
+    list_queue,
+    queue_items,
+)
 
 SnapCompare = Callable[..., bool]
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
-SCREENS = ("browser", "detail", "queue", "lists", "settings")
+SCREENS = ("browser", "detail", "queue", "lists", "settings", "dashboard", "hub", "usage")
+LIBRARY_SCREENS = frozenset({"dashboard", "hub", "usage"})
+"""Screens shown over a models folder with files (the dashboard is then the start screen)."""
 JA = i18n.locales_dir() / "ja.json"
 
 
 def snapshot_app(
-    tmp_path: Path, theme: str, language: str = "en", *, lists: bool = False
+    tmp_path: Path,
+    theme: str,
+    language: str = "en",
+    *,
+    lists: bool = False,
+    library: bool = False,
 ) -> ModellaApp:
     """The app over fixed data; settings live only in this test's folder.
 
     With `lists`, a state database holds three lists, two of their files lie in a models folder
-    of the test's own, and the text encoder is on its way in the queue.
+    of the test's own, and the text encoder is on its way in the queue. With `library`, the models
+    folder holds files (the dashboard is then the start screen).
     """
     models = tmp_path / "models" if lists else Path("/workspace/models")
     settings = Settings(
@@ -63,14 +81,30 @@ def snapshot_app(
         services.db = Database(tmp_path / "state.db")
         services.lists = ListStore(services.db)
         services.plan_ref = list_planner()
+    if library:
+        services.library = fixed_library()
+        services.hub = fixed_hub()
     return make_app(settings, services)
+
+
+@pytest.fixture(autouse=True)
+def fixed_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2 TB volume with 613 GB free, whatever machine draws the snapshot."""
+    gib = 1024**3
+    usage = shutil._ntuple_diskusage(2048 * gib, 1435 * gib, 613 * gib)
+    monkeypatch.setattr("modella_tui.core.usage.shutil.disk_usage", lambda _path: usage)
 
 
 async def settle(pilot: Pilot[Any]) -> None:
     """Every worker done, every message handled, no toast, no blinking cursor."""
     app = pilot.app
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        while True:
+            try:
+                await app.workers.wait_for_complete()
+            except WorkerCancelled:  # an exclusive reload replaced another one
+                continue
+            break
         await pilot.pause()
     for box in app.screen.query(Input):
         box.cursor_blink = False
@@ -114,6 +148,20 @@ def go_to(screen: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
             await pilot.press("a")
             await settle(pilot)
             assert isinstance(app.screen, AddToListScreen)
+        elif screen == "hub":
+            await pilot.press("3")
+            await settle(pilot)
+            # The SDXL base package open and marked: file lines with their folders and sizes.
+            await pilot.press("down", "down", "right", "space")
+            await settle(pilot)
+        elif screen in ("dashboard", "usage"):
+            await pilot.press("1" if screen == "dashboard" else "7")
+            await settle(pilot)
+            progress = ProgressInfo(
+                done=61_000_000, total=152_000_000, speed_bps=48_500_000.0, eta_s=2.0
+            )
+            app.screen.post_message(QueueProgress({1: progress}))
+            await pilot.pause()
 
     return run
 
@@ -125,7 +173,7 @@ def test_screen(
     snap_compare: SnapCompare, tmp_path: Path, screen: str, theme: str, size: str
 ) -> None:
     """Each main screen in the dark and light themes, small and large."""
-    app = snapshot_app(tmp_path, theme, lists=screen == "lists")
+    app = snapshot_app(tmp_path, theme, lists=screen == "lists", library=screen in LIBRARY_SCREENS)
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))
 
 
@@ -138,8 +186,14 @@ def test_add_to_list(snap_compare: SnapCompare, tmp_path: Path, size: str) -> No
 
 @pytest.mark.skipif(not JA.exists(), reason="locales/ja.json is not there yet")
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", ["browser", "detail", "lists"])
+@pytest.mark.parametrize("screen", ["browser", "detail", "lists", "hub", "usage"])
 def test_japanese(snap_compare: SnapCompare, tmp_path: Path, screen: str, size: str) -> None:
     """Japanese labels with Japanese model names: wide text must not break the borders."""
-    app = snapshot_app(tmp_path, "dark", language="ja", lists=screen == "lists")
+    app = snapshot_app(
+        tmp_path,
+        "dark",
+        language="ja",
+        lists=screen == "lists",
+        library=screen in LIBRARY_SCREENS,
+    )
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("target", metavar="NAME|FILE", help=t("cli.sync.target"))
     sy.add_argument("--allow-pickle", action="store_true", help=t("cli.download.allow_pickle"))
     sy.add_argument("--force", action="store_true", help=t("cli.download.force"))
+    du = sub.add_parser("du", help=t("cli.du.help"))
+    du.add_argument("--by", choices=("source", "base", "type"), help=t("cli.du.by"))
+    du.add_argument("--json", action="store_true", help=t("cli.du.json"))
 
     c = sub.add_parser("config", help=t("cli.config.help"))
     csub = c.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
@@ -166,6 +169,10 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         from modella_tui.cli.sync import run_sync
 
         return run_sync(args, settings)
+    if cmd == "du":
+        from modella_tui.cli.du import run_du
+
+        return run_du(args, settings)
     if cmd in ("download", "queue"):
         from modella_tui.cli.download import run_download, run_queue
 

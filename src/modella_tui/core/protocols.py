@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from modella_tui.core.downloads.engine import AddResult, QueueRequest
     from modella_tui.core.downloads.resolve import PlannedFile
     from modella_tui.core.errors import ModellaError
+    from modella_tui.core.hub.search import HubSearchResult
     from modella_tui.core.library import LibrarySnapshot, LocalFile
     from modella_tui.core.listfile import ListEntry
     from modella_tui.core.lists import AddReport, LandedFile, ListInfo, ListItem
@@ -93,6 +94,21 @@ class QueueItemView(Protocol):
     @property
     def error_params(self) -> Mapping[str, Any]:
         """Parameters of that key."""
+        ...
+
+    @property
+    def target_dir(self) -> str:
+        """The folder it lands in (its `.part` lies there while it downloads)."""
+        ...
+
+    @property
+    def final_path(self) -> str | None:
+        """Where it landed, once done."""
+        ...
+
+    @property
+    def finished_at(self) -> float | None:
+        """When it ended (done, failed or cancelled), as a unix time."""
         ...
 
 
@@ -209,8 +225,24 @@ class HubAPI(Protocol):
         """One file's size and SHA256; checks access too."""
         ...
 
+    async def check_access(self, repo: str) -> None:
+        """Raise an AuthError when the token in use may not download this (gated) repo."""
+        ...
+
     async def check_token(self) -> None:
         """Raise an AuthError unless the token works."""
+        ...
+
+
+class HubSearchAPI(Protocol):
+    """Finding repos on the Hub (`core.hub.search.HubSearch`)."""
+
+    async def search(self, query: str, limit: int = ...) -> list[HubSearchResult]:
+        """Repos matching `query`, image-generation ones first."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
         ...
 
 

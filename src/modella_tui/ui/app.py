@@ -21,14 +21,22 @@ from modella_tui.core.textsafe import redact
 from modella_tui.ui.commands.app_commands import GLOBAL
 from modella_tui.ui.commands.base import Command
 from modella_tui.ui.engine_bridge import EngineBridge
-from modella_tui.ui.messages import DownloadFinished, QueueChanged, QueueProgress
+from modella_tui.ui.messages import (
+    DownloadFinished,
+    LibraryChanged,
+    QueueChanged,
+    QueueProgress,
+)
 from modella_tui.ui.screens.base import BaseScreen, install_bindings
 from modella_tui.ui.screens.browser import BrowserScreen
+from modella_tui.ui.screens.dashboard import DashboardScreen
+from modella_tui.ui.screens.hub import HubScreen
 from modella_tui.ui.screens.lists import ListsScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.help import HelpScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.screens.settings import SettingsScreen
+from modella_tui.ui.screens.usage import UsageScreen
 from modella_tui.ui.services import Services
 from modella_tui.ui.textutil import clean
 from modella_tui.ui.themes import THEMES, setting_name, textual_name
@@ -37,9 +45,12 @@ log = logging.getLogger("modella.ui")
 
 # Only screens that exist are reachable (no empty placeholders); number = the screen's key.
 SCREENS: dict[str, Callable[[], Screen[Any]]] = {
+    "dashboard": DashboardScreen,
     "browser": BrowserScreen,
+    "hub": HubScreen,
     "queue": QueueScreen,
     "lists": ListsScreen,
+    "usage": UsageScreen,
     "settings": SettingsScreen,
 }
 ACTIVE_STATES = frozenset({"running", "verifying"})
@@ -69,11 +80,14 @@ class ModellaApp(App[None]):
         self.theme = textual_name(str(settings.get("theme")))
 
     async def on_mount(self) -> None:
-        """Open services and start the engine (the browser is the default mode)."""
+        """Open services and start the engine; the dashboard is the start screen once the
+        models folder has model files (else the browser, the default mode)."""
         for warning in self.settings.warnings:
             self.notify(warning, severity="warning", markup=False)
         try:
             await self.services.start()
+            if await self._has_models():
+                await self.switch_mode("dashboard")
         except ModellaError as exc:
             self.report_error(exc)
         finally:
@@ -81,6 +95,18 @@ class ModellaApp(App[None]):
         if self.services.engine is not None:
             self.bridge.attach(self.services.engine)
         self.post_message(QueueChanged())
+
+    async def _has_models(self) -> bool:
+        """Whether the library index (as the last walk left it) holds a model file."""
+        library = self.services.library
+        if library is None:
+            return False
+        try:
+            snapshot = await library.snapshot()
+        except Exception:  # choosing the first screen must never stop the app from starting
+            log.exception("reading the library index failed")
+            return False
+        return any(f.kind == "model" for f in snapshot.files)
 
     async def on_unmount(self) -> None:
         """Stop the engine and close the database before the loop ends."""
@@ -243,6 +269,11 @@ class ModellaApp(App[None]):
         """Relay a queue change to every screen (those showing downloads reload)."""
         for screen in self.all_screens():
             screen.post_message(QueueChanged(message.item_id))
+
+    def on_library_changed(self, message: LibraryChanged) -> None:
+        """Relay a change of the models folder's index to every screen."""
+        for screen in self.all_screens():
+            screen.post_message(LibraryChanged())
 
     def on_download_finished(self, message: DownloadFinished) -> None:
         """A notification on each completion and failure, wherever the user is."""

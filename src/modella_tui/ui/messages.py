@@ -51,3 +51,12 @@ class DownloadFinished(Message, bubble=False):
         self.state = state
         self.title = title
         self.reason = reason
+
+
+class LibraryChanged(Message, bubble=False):
+    """Files of the models folder were deleted, renamed or indexed outside a download: screens
+    that show the library read the index again (post it to the app, which relays it)."""
+
+    def can_replace(self, message: Message) -> bool:
+        """A burst of changes needs one reload."""
+        return isinstance(message, LibraryChanged)

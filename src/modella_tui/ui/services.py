@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from modella_tui.core.config import Settings
+from modella_tui.core.errors import ModellaError
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
 from modella_tui.core.protocols import (
     CivitaiAPI,
     DownloadQueue,
     HubAPI,
+    HubSearchAPI,
     ImageCache,
     LibraryStore,
     ListCatalog,
@@ -20,6 +22,7 @@ from modella_tui.core.protocols import (
 )
 
 if TYPE_CHECKING:
+    from modella_tui.core.hub.browse import HubPick
     from modella_tui.core.store.db import Database
 
 log = logging.getLogger("modella.ui")
@@ -32,6 +35,23 @@ class EnqueueCivitai(Protocol):
         self, model: CivitaiModel, version: CivitaiVersion, files: Sequence[CivitaiFile]
     ) -> Awaitable[int]:
         """Queue `files` of `version` of `model`."""
+        ...
+
+
+@dataclass(frozen=True)
+class HubQueued:
+    """What queueing Hub files did: files added, files asked for, files that could not be had."""
+
+    added: int
+    wanted: int
+    skipped: tuple[ModellaError, ...] = ()
+
+
+class EnqueueHub(Protocol):
+    """Queue Hub files: each file's size and SHA256 are read fresh from the Hub, then planned."""
+
+    def __call__(self, picks: Sequence[HubPick]) -> Awaitable[HubQueued]:
+        """Queue `picks` (pickle formats only after the user said yes)."""
         ...
 
 
@@ -50,9 +70,11 @@ class Services:
     db: Database | None = None
     civitai: CivitaiAPI | None = None
     hub: HubAPI | None = None
+    hub_search: HubSearchAPI | None = None
     engine: DownloadQueue | None = None
     library: LibraryStore | None = None
     enqueue_civitai: EnqueueCivitai | None = None
+    enqueue_hub: EnqueueHub | None = None
     check_key: KeyCheck | None = None
     thumbnails: ImageCache | None = None  # None: no image previews (tests, snapshots)
     on_setting: SettingsListener | None = None
@@ -77,6 +99,7 @@ class Services:
         closing: list[tuple[str, Callable[[], Awaitable[None]] | None]] = [
             ("engine", self.engine.stop if self.engine else None),
             ("civitai", self.civitai.close if self.civitai else None),
+            ("hub_search", self.hub_search.aclose if self.hub_search else None),
             ("thumbnails", self.thumbnails.aclose if self.thumbnails else None),
             ("db", self.db.close if self.db else None),
         ]

@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING
 from modella_tui.core import paths
 from modella_tui.core.config import Settings
 from modella_tui.core.downloads.events import Event, StateChanged
+from modella_tui.core.errors import NotFoundError, UsageError
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
-from modella_tui.ui.services import KeyCheck, Services
+from modella_tui.ui.services import EnqueueHub, HubQueued, KeyCheck, Services
 
 if TYPE_CHECKING:
     from modella_tui.core.downloads.engine import DownloadEngine
+    from modella_tui.core.downloads.resolve import PlannedFile
+    from modella_tui.core.hub.browse import HubPick
     from modella_tui.core.library import LibraryIndex
-    from modella_tui.core.protocols import CivitaiAPI, HubAPI
+    from modella_tui.core.protocols import CivitaiAPI, DownloadQueue, HubAPI
 
 
 def build_services(settings: Settings) -> Services:
@@ -27,6 +30,7 @@ def build_services(settings: Settings) -> Services:
     from modella_tui.core.downloads.resolve import placement_for, plan_civitai
     from modella_tui.core.hub.client import HubClient
     from modella_tui.core.hub.packages import load_catalogue
+    from modella_tui.core.hub.search import HubSearch
     from modella_tui.core.library import LibraryIndex
     from modella_tui.core.lists import ListStore
     from modella_tui.core.provision import make_planner
@@ -89,15 +93,47 @@ def build_services(settings: Settings) -> Services:
         db=db,
         civitai=civitai,
         hub=hub,
+        hub_search=HubSearch(lambda: hub.endpoint, hub.auth_headers),
         engine=engine,
         library=library,
         enqueue_civitai=enqueue_civitai,
+        enqueue_hub=hub_enqueuer(settings, hub, engine),
         check_key=key_checker(civitai, hub),
         thumbnails=Thumbnails(),  # its own client: image requests never carry a key
         on_setting=setting_changed,
         lists=ListStore(db),
         plan_ref=planner,
     )
+
+
+def hub_enqueuer(settings: Settings, hub: HubAPI, engine: DownloadQueue) -> EnqueueHub:
+    """`enqueue_hub`: each file's size and SHA256 read fresh from the Hub (the tree's sizes may
+    be a day old), planned into the folder of its type, and handed to the engine."""
+    from modella_tui.core.downloads.resolve import placement_for, plan_hub
+
+    async def enqueue(picks: Sequence[HubPick]) -> HubQueued:
+        place = placement_for(settings.models_dir, str(settings.get("layout")), None)
+        planned: list[PlannedFile] = []
+        skipped: list[NotFoundError | UsageError] = []
+        for pick in picks:
+            try:
+                info = await hub.file_info(pick.repo, pick.path, pick.revision)
+                planned += plan_hub(
+                    [(info, pick.type)],
+                    endpoint=hub.endpoint,
+                    place=place,
+                    title=pick.title or None,
+                    base_model=pick.base_model,
+                )
+            except (NotFoundError, UsageError) as exc:
+                # A file gone from the repo, or a hostile path: the others still go.
+                skipped.append(exc)
+        # The screen asked the user before it passed a pickle file on.
+        results = await engine.add([p.to_request(allow_pickle=p.is_pickle) for p in planned])
+        added = sum(1 for r in results if r.status in ("queued", "requeued"))
+        return HubQueued(added=added, wanted=len(picks), skipped=tuple(skipped))
+
+    return enqueue
 
 
 def index_landed_files(engine: DownloadEngine, library: LibraryIndex) -> None:

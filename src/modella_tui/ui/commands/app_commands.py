@@ -43,6 +43,17 @@ class Back(Command):
     SHOW = False
 
 
+class GotoDashboard(Goto):
+    """Switch to the dashboard."""
+
+    KEY = "1"
+    ACTION = "app.goto('dashboard')"
+    MODE = "dashboard"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.dashboard"
+    HELP = "ui.cmd.goto_dashboard.help"
+
+
 class GotoBrowser(Goto):
     """Switch to the Civitai browser."""
 
@@ -52,6 +63,17 @@ class GotoBrowser(Goto):
     SHOW = False  # the screens bar shows it
     LABEL = "ui.screen.browser"
     HELP = "ui.cmd.goto_browser.help"
+
+
+class GotoHub(Goto):
+    """Switch to the Hugging Face catalogue and search."""
+
+    KEY = "3"
+    ACTION = "app.goto('hub')"
+    MODE = "hub"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.hub"
+    HELP = "ui.cmd.goto_hub.help"
 
 
 class GotoQueue(Goto):
@@ -74,6 +96,17 @@ class GotoLists(Goto):
     SHOW = False  # the screens bar shows it
     LABEL = "ui.screen.lists"
     HELP = "ui.cmd.goto_lists.help"
+
+
+class GotoUsage(Goto):
+    """Switch to the disk usage charts."""
+
+    KEY = "7"
+    ACTION = "app.goto('usage')"
+    MODE = "usage"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.usage"
+    HELP = "ui.cmd.goto_usage.help"
 
 
 class GotoSettings(Goto):
@@ -143,7 +176,15 @@ def _language_command(code: str) -> type[Command]:
 
 LANGUAGES: tuple[type[Command], ...] = tuple(_language_command(code) for code in LANGUAGE_CHOICES)
 
-NAVIGATION: tuple[type[Goto], ...] = (GotoBrowser, GotoQueue, GotoLists, GotoSettings)
+NAVIGATION: tuple[type[Goto], ...] = (
+    GotoDashboard,
+    GotoBrowser,
+    GotoHub,
+    GotoQueue,
+    GotoLists,
+    GotoUsage,
+    GotoSettings,
+)
 GLOBAL: tuple[type[Command], ...] = (
     *NAVIGATION,
     Help,

@@ -1,0 +1,72 @@
+"""`modella du`: the models folder's usage as text bars or one JSON document whose totals are the
+bytes on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.conftest import RunCli
+
+SDXL_FILE = "hf:stabilityai/stable-diffusion-xl-base-1.0/sd_xl_base_1.0.safetensors"
+
+
+def models_dir() -> Path:
+    return Path(os.environ["MODELLA_MODELS_DIR"])
+
+
+def put(rel: str, size: int) -> None:
+    path = models_dir() / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\0" * size)
+
+
+def bytes_on_disk(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def test_json_totals_are_the_bytes_on_disk(run_cli: RunCli) -> None:
+    landed = run_cli("download", SDXL_FILE)
+    assert landed.returncode == 0, landed.stderr
+    put("Lora/by_hand.safetensors", 30_000)
+    put("Lora/by_hand.preview.png", 2_000)
+    put("VAE/gone.safetensors.part", 5_000)
+    put("notes.txt", 100)
+    proc = run_cli("du", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    root = models_dir()
+    assert doc["total_bytes"] == bytes_on_disk(root)
+    assert doc["files"] == sum(1 for p in root.rglob("*") if p.is_file())
+    for grouping in ("source", "base", "type"):
+        assert sum(g["bytes"] for g in doc["by"][grouping]) == doc["total_bytes"]
+    source = {g["key"]: g["bytes"] for g in doc["by"]["source"]}
+    assert source["huggingface"] == 2 * 1024 * 1024
+    assert source["unknown"] == 30_000
+    types = {g["key"]: g["bytes"] for g in doc["by"]["type"]}
+    assert types["Checkpoint"] == 2 * 1024 * 1024 and types["LORA"] == 30_000
+    assert doc["reclaimable"]["partial_bytes"] == 5_000
+    assert doc["volume"]["free"] > 0
+
+
+def test_text_bars_and_one_grouping(run_cli: RunCli) -> None:
+    put("Lora/a.safetensors", 3_000)
+    put("Stable-diffusion/b.safetensors", 1_000)
+    proc = run_cli("du", "--by", "type")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "By type" in out and "By source" not in out
+    lora = next(line for line in out.splitlines() if line.strip().startswith("LORA"))
+    assert "█" in lora and "75.0%" in lora
+    assert "Nothing to reclaim" in out
+    doc = json.loads(run_cli("du", "--by", "base", "--json").stdout)
+    assert list(doc["by"]) == ["base"]
+
+
+def test_bad_usage_and_a_missing_folder(run_cli: RunCli) -> None:
+    bad = run_cli("du", "--by", "colour")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    missing = run_cli("du", env={"MODELLA_MODELS_DIR": str(models_dir() / "nowhere")})
+    assert missing.returncode == 4
+    assert "does not exist" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
