@@ -139,6 +139,7 @@ class FakeItem:
     error: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
     source: str = "civitai"
+    target_dir: str = ""
 
 
 class FakeEngine:

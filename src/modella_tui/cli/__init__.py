@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--run", action="store_true", help=t("cli.queue.run"))
     q.add_argument("--json", action="store_true", help=t("cli.json"))
 
+    sc = sub.add_parser("scan", help=t("cli.scan.help"))
+    sc.add_argument("--offline", action="store_true", help=t("cli.scan.offline"))
+    sc.add_argument("--json", action="store_true", help=t("cli.json"))
+
     c = sub.add_parser("config", help=t("cli.config.help"))
     csub = c.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
     g = csub.add_parser("get", help=t("cli.config.get"))
@@ -146,6 +150,10 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         from modella_tui.cli.show import run_show
 
         return run_show(args, settings)
+    if cmd == "scan":
+        from modella_tui.cli.scan import run_scan
+
+        return run_scan(args, settings)
     if cmd in ("download", "queue"):
         from modella_tui.cli.download import run_download, run_queue
 
