@@ -7,7 +7,7 @@ assignments at the end make mypy prove it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,9 @@ from modella_tui.core.civitai.parse import VersionInfo
 from modella_tui.core.config import Secret
 from modella_tui.core.downloads.engine import AddResult, QueueRequest
 from modella_tui.core.downloads.events import Event
-from modella_tui.core.errors import AuthError, ModellaError, NotFoundError
+from modella_tui.core.errors import AuthError, LibraryError, ModellaError, NotFoundError
+from modella_tui.core.library import LibrarySnapshot, LocalFile
+from modella_tui.core.library_ops import DeletePlan
 from modella_tui.core.models import (
     CivitaiFile,
     CivitaiModel,
@@ -24,8 +26,9 @@ from modella_tui.core.models import (
     CivitaiVersion,
     SearchPage,
 )
-from modella_tui.core.protocols import CivitaiAPI, DownloadQueue
+from modella_tui.core.protocols import CivitaiAPI, DownloadQueue, LibraryStore
 from modella_tui.core.refs import CivitaiRef
+from modella_tui.core.scan import ScanListener, ScanProgress, ScanReport
 from modella_tui.ui.services import EnqueueCivitai
 
 
@@ -220,7 +223,61 @@ class Enqueued:
         return len(files)
 
 
+class FakeLibrary:
+    """A fixed snapshot; rename and delete change it in memory (nothing on disk)."""
+
+    def __init__(self, snapshot: LibrarySnapshot) -> None:
+        self.snap = snapshot
+        self.calls: list[tuple[str, Any]] = []
+
+    async def local_model_ids(self, source: str) -> set[str]:
+        return set()  # what downloads recorded: none here
+
+    async def refresh(self) -> LibrarySnapshot:
+        return self.snap
+
+    async def snapshot(self) -> LibrarySnapshot:
+        return self.snap
+
+    async def record(self, path: Path) -> LocalFile | None:
+        return None
+
+    async def forget(self, path: Path) -> None:
+        self.snap.files = [f for f in self.snap.files if f.path != str(path)]
+
+    async def scan(self, progress: ScanListener | None = None) -> ScanReport:
+        self.calls.append(("scan", None))
+        count = len(self.snap.files)
+        if progress is not None:
+            progress(ScanProgress("done", count, count))
+        return ScanReport(self.snap)
+
+    def stop_scan(self) -> None:
+        self.calls.append(("stop_scan", None))
+
+    def _file(self, path: Path) -> LocalFile:
+        found = next((f for f in self.snap.files if f.path == str(path)), None)
+        if found is None:
+            raise LibraryError("library.error.gone", path=str(path))
+        return found
+
+    async def rename(self, path: Path, new_name: str, busy: Collection[str] = ()) -> Path:
+        old = self._file(path)
+        new = path.with_name(new_name)
+        self.snap.files = [replace(f, path=str(new)) if f is old else f for f in self.snap.files]
+        return new
+
+    async def delete_plan(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        return DeletePlan(path, (), self._file(path).size, 0)
+
+    async def delete(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        plan = await self.delete_plan(path, busy)
+        await self.forget(path)
+        return plan
+
+
 # mypy checks that each fake fits the protocol the app types its service with.
 _civitai: CivitaiAPI = FakeCivitai()
 _engine: DownloadQueue = FakeEngine()
 _enqueue: EnqueueCivitai = Enqueued()
+_library: LibraryStore = FakeLibrary(LibrarySnapshot(Path("/m")))

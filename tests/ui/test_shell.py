@@ -6,6 +6,7 @@ from modella_tui.core import config
 from modella_tui.ui.app import ModellaApp
 from modella_tui.ui.commands.base import FORBIDDEN_KEYS
 from modella_tui.ui.screens.browser import BrowserScreen
+from modella_tui.ui.screens.library import LibraryScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.help import HelpScreen
 from modella_tui.ui.screens.queue import QueueScreen
@@ -28,7 +29,11 @@ async def test_number_keys_switch_screens_and_escape_goes_back(app: ModellaApp) 
         await pilot.press("2")
         assert isinstance(app.screen, BrowserScreen)
         # Screens that do not exist yet are not reachable: the key does nothing.
-        await pilot.press("1", "3", "5")
+        await pilot.press("1", "3")
+        assert isinstance(app.screen, BrowserScreen)
+        await pilot.press("5")
+        assert isinstance(app.screen, LibraryScreen)
+        await pilot.press("escape")
         assert isinstance(app.screen, BrowserScreen)
 
 

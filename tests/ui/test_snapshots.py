@@ -19,14 +19,15 @@ from modella_tui.core.config import Secret, Settings
 from modella_tui.ui.app import ModellaApp, make_app
 from modella_tui.ui.messages import ProgressInfo, QueueProgress
 from modella_tui.ui.screens.detail import DetailScreen
+from modella_tui.ui.screens.library import LibraryScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.services import Services
-from tests.ui.fakes import FakeEngine
-from tests.ui.snapdata import FixedCivitai, queue_items
+from tests.ui.fakes import FakeEngine, FakeLibrary
+from tests.ui.snapdata import FixedCivitai, library_snapshot, queue_items
 
 SnapCompare = Callable[..., bool]
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
-SCREENS = ("browser", "detail", "queue", "settings")
+SCREENS = ("browser", "detail", "queue", "library", "settings")
 JA = i18n.locales_dir() / "ja.json"
 
 
@@ -45,7 +46,8 @@ def snapshot_app(tmp_path: Path, theme: str, language: str = "en") -> ModellaApp
     engine = FakeEngine()
     for item in queue_items():
         engine.put(item)
-    services = Services(settings=settings, civitai=FixedCivitai(), engine=engine)
+    library = FakeLibrary(library_snapshot())
+    services = Services(settings=settings, civitai=FixedCivitai(), engine=engine, library=library)
     return make_app(settings, services)
 
 
@@ -86,6 +88,13 @@ def go_to(screen: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
                 )
             )
             await pilot.pause()
+        elif screen == "library":
+            await pilot.press("5")
+            await settle(pilot)
+            assert isinstance(app.screen, LibraryScreen)
+            # Into Civitai → LORA → the ink model, cursor on its file: badges and the info pane.
+            await pilot.press(*["down"] * 6, "right", "down", "right", "down")
+            await settle(pilot)
         elif screen == "settings":
             await pilot.press("8")
             await settle(pilot)
@@ -106,7 +115,7 @@ def test_screen(
 
 @pytest.mark.skipif(not JA.exists(), reason="locales/ja.json is not there yet")
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", ["browser", "detail"])
+@pytest.mark.parametrize("screen", ["browser", "detail", "library"])
 def test_japanese(snap_compare: SnapCompare, tmp_path: Path, screen: str, size: str) -> None:
     """Japanese labels with Japanese model names: wide text must not break the borders."""
     app = snapshot_app(tmp_path, "dark", language="ja")

@@ -24,6 +24,7 @@ from modella_tui.ui.engine_bridge import EngineBridge
 from modella_tui.ui.messages import DownloadFinished, QueueChanged, QueueProgress
 from modella_tui.ui.screens.base import BaseScreen, install_bindings
 from modella_tui.ui.screens.browser import BrowserScreen
+from modella_tui.ui.screens.library import LibraryScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.help import HelpScreen
 from modella_tui.ui.screens.queue import QueueScreen
@@ -38,6 +39,7 @@ log = logging.getLogger("modella.ui")
 SCREENS: dict[str, Callable[[], Screen[Any]]] = {
     "browser": BrowserScreen,
     "queue": QueueScreen,
+    "library": LibraryScreen,
     "settings": SettingsScreen,
 }
 ACTIVE_STATES = frozenset({"running", "verifying"})

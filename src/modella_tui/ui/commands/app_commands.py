@@ -65,6 +65,17 @@ class GotoQueue(Goto):
     HELP = "ui.cmd.goto_queue.help"
 
 
+class GotoLibrary(Goto):
+    """Switch to the library of local files."""
+
+    KEY = "5"
+    ACTION = "app.goto('library')"
+    MODE = "library"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.library"
+    HELP = "ui.cmd.goto_library.help"
+
+
 class GotoSettings(Goto):
     """Switch to the settings."""
 
@@ -132,7 +143,7 @@ def _language_command(code: str) -> type[Command]:
 
 LANGUAGES: tuple[type[Command], ...] = tuple(_language_command(code) for code in LANGUAGE_CHOICES)
 
-NAVIGATION: tuple[type[Goto], ...] = (GotoBrowser, GotoQueue, GotoSettings)
+NAVIGATION: tuple[type[Goto], ...] = (GotoBrowser, GotoQueue, GotoLibrary, GotoSettings)
 GLOBAL: tuple[type[Command], ...] = (
     *NAVIGATION,
     Help,
