@@ -15,11 +15,12 @@ from textual.pilot import Pilot
 
 from modella_tui.core.civitai.client import CivitaiClient
 from modella_tui.core.config import Settings
-from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library import LibraryIndex, LibrarySnapshot, LocalFile
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
 from modella_tui.core.units import human_size
 from modella_tui.ui.app import ModellaApp, make_app
+from modella_tui.ui.library_text import PAGE
 from modella_tui.ui.screens.library import LibraryDetailScreen, LibraryScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.file_info import FileInfoScreen
@@ -29,7 +30,7 @@ from modella_tui.ui.widgets.library_tree import Entry
 from tests.core.test_safetensors import safetensors
 from tests.fakes.fakehub import FakeHub
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import FakeEngine, FakeItem
+from tests.ui.fakes import FakeEngine, FakeItem, FakeLibrary
 
 SDXL = {"__metadata__": {"ss_base_model_version": "sdxl_base_v1-0"}, "lora_unet_a": {}}
 
@@ -246,3 +247,31 @@ async def test_without_a_library_the_screen_says_so(app: ModellaApp) -> None:
         await screen.workers.wait_for_complete()
         await pilot.pause()
         assert "modella scan" in str(screen.query_one("#library-summary").render())
+
+
+async def test_a_huge_group_opens_a_page_at_a_time(settings: Settings) -> None:
+    root = Path("/m")
+    files = [
+        LocalFile(str(root / "Lora" / f"x{n:04d}.safetensors"), 10_000 - n, 0.0, "model",
+                  type="LORA", base_model="SDXL 1.0")
+        for n in range(PAGE + 200)
+    ]  # fmt: skip
+    library = FakeLibrary(LibrarySnapshot(root, files))
+    app = make_app(settings, Services(settings=settings, library=library))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_library(pilot)
+        group = "unknown/LORA/SDXL 1.0"
+        await walk_to(pilot, screen, lambda e: e.key == group)
+        await pilot.press("right")
+        node = screen.files_tree.by_key[group]
+        assert len(node.children) == PAGE + 1  # a page of files, then the "more" line
+        more = node.children[-1].data
+        assert more is not None and more.rest is not None and "200 more" in more.name
+        screen.files_tree.focus_key(more.key)
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(node.children) == PAGE + 200
+        current = screen.current
+        assert current is not None and current.file is not None
+        assert current.file.file_name == f"x{PAGE:04d}.safetensors"  # the cursor stays in place

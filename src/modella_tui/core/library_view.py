@@ -68,9 +68,14 @@ class LibraryView:
 
     def copies_of(self, f: LocalFile) -> list[LocalFile]:
         """The other files with this file's bytes."""
-        if f.sha256 is None:
+        if f.sha256 is None or f.sha256 not in self.duplicates:
             return []
-        return [d for d in self.duplicates.get(f.sha256, []) if d.path != f.path]
+        return [d for d in self.duplicates[f.sha256] if d.path != f.path]
+
+    def copy_count(self, f: LocalFile) -> int:
+        """How many files have this file's bytes (1 when it has no duplicate)."""
+        copies = self.duplicates.get(f.sha256 or "")
+        return len(copies) if copies else 1
 
     def size_with_sidecars(self, f: LocalFile) -> int:
         """The file and the sidecars attached to it."""

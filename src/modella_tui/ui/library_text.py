@@ -19,6 +19,8 @@ from modella_tui.ui.textutil import clean, human_size
 from modella_tui.ui.widgets.library_tree import Entry
 
 BADGE = "bold"
+PAGE = 1000
+"""Files shown at once in a group; a "more" line brings the next ones."""
 
 
 def group_name(g: Group) -> str:
@@ -61,9 +63,9 @@ def file_badges(view: LibraryView, f: LocalFile, busy: Collection[str]) -> Text:
     update = view.snapshot.update_for(f)
     if update is not None:
         add("↑", t("ui.library.badge.update", version=clean(update[1])))
-    copies = view.copies_of(f)
-    if copies:
-        add("≡", t("ui.library.badge.duplicate", count=len(copies) + 1))
+    copies = view.copy_count(f)
+    if copies > 1:
+        add("≡", t("ui.library.badge.duplicate", count=copies))
     if f.kind == "partial":
         add("↓" if f.path in busy else "×", t(
             "ui.library.badge.downloading" if f.path in busy else "ui.library.badge.leftover"
@@ -87,13 +89,23 @@ def file_entry(
 
 
 def children(view: LibraryView, entry: Entry, busy: Collection[str]) -> list[Entry]:
-    """The lines under a group, groups first then files, each list biggest first."""
-    g = entry.group
-    if g is None:
-        return []
-    depth = entry.depth + 1
-    out = [group_entry(c, depth) for c in g.children]
-    out += [file_entry(view, f, depth, busy, f"{g.key}/file:{f.path}") for f in g.files]
+    """The lines under a group, groups first then files, each list biggest first; files come
+    PAGE at a time, the rest behind a "more" line (a folder of 10,000 LoRAs opens at once)."""
+    if entry.rest is not None:  # a "more" line: the next page, at its own depth
+        g, depth, start = entry.rest, entry.depth, entry.offset
+        out = []
+    else:
+        if entry.group is None:
+            return []
+        g, depth, start = entry.group, entry.depth + 1, 0
+        out = [group_entry(c, depth) for c in g.children]
+    page = g.files[start : start + PAGE]
+    out += [file_entry(view, f, depth, busy, f"{g.key}/file:{f.path}") for f in page]
+    left = len(g.files) - start - len(page)
+    if left > 0:
+        offset = start + len(page)
+        more = t("ui.library.more", count=left)
+        out.append(Entry(f"{g.key}/more:{offset}", depth, more, "", rest=g, offset=offset))
     return out
 
 
@@ -124,9 +136,12 @@ def info(view: LibraryView, entry: Entry | None, busy: Collection[str], layout: 
     """The info pane: everything known about the line under the cursor, and what keys do."""
     if entry is None:
         return Text(t("ui.library.empty") if not view.file_count else "")
+    if entry.rest is not None:
+        return Text(entry.name)
     if entry.file is None:
         g = entry.group
-        assert g is not None
+        if g is None:
+            return Text()
         lines = [group_name(g), t("ui.library.info.group", count=g.count, size=human_size(g.size))]
         if g.kind in ("dupes", "dupe"):
             lines.append(t("ui.library.reclaim", size=human_size(g.reclaim)))

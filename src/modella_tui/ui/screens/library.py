@@ -12,8 +12,8 @@ from pathlib import Path
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Label, Static, Tree
+from textual.containers import Horizontal
+from textual.widgets import Label, Tree
 
 from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
@@ -30,6 +30,7 @@ from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.file_info import FileInfoScreen
 from modella_tui.ui.screens.modals.rename import RenameScreen
 from modella_tui.ui.textutil import clean, human_size
+from modella_tui.ui.widgets.info_pane import InfoPane
 from modella_tui.ui.widgets.library_tree import Entry, LibraryTree
 
 OPEN_AT_START = frozenset({"dupes", "civitai", "huggingface", "unknown"})
@@ -57,6 +58,7 @@ class LibraryScreen(BaseScreen):
         self.scanning = False
         self.last_report: ScanReport | None = None
         self._stale = False
+        self._on_file = False
 
     def compose(self) -> ComposeResult:
         """Screens bar, summary, tree beside (or above) the info pane, scan status, footer."""
@@ -64,8 +66,7 @@ class LibraryScreen(BaseScreen):
         yield Label(t("ui.library.loading"), id="library-summary", markup=False)
         with Horizontal(id="library-body"):
             yield LibraryTree(self._children, id="library-tree")
-            with VerticalScroll(id="library-info-box"):
-                yield Static("", id="library-info")
+            yield InfoPane(id="library-info")
         yield Label("", id="library-status", markup=False)
         yield from self.compose_footer()
 
@@ -152,7 +153,7 @@ class LibraryScreen(BaseScreen):
             return
         layout = str(self.modella.settings.get("layout"))
         body = library_text.info(view, self.current, self.busy, layout)
-        self.query_one("#library-info", Static).update(body)
+        self.query_one("#library-info", InfoPane).show(body)
 
     @property
     def current(self) -> Entry | None:
@@ -220,7 +221,10 @@ class LibraryScreen(BaseScreen):
             self.cursor_key = data.key
             tree.fallback_key = None
         self._show_info()
-        self.refresh_bindings()
+        on_file = data is not None and data.file is not None
+        if on_file != self._on_file:  # rename and delete are dimmed on groups
+            self._on_file = on_file
+            self.refresh_bindings()
 
     @on(Tree.NodeExpanded, "#library-tree")
     def _expanded(self, event: Tree.NodeExpanded[Entry]) -> None:
@@ -237,6 +241,8 @@ class LibraryScreen(BaseScreen):
         data = event.node.data
         if data is not None and data.file is not None:
             self._open(data.file)
+        elif data is not None and data.rest is not None:
+            self.files_tree.show_more(event.node)
 
     # ----- actions -------------------------------------------------------------------------------
     @work(group="library-open", exclusive=True, exit_on_error=False)

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.style import Style
-from rich.text import Text
+from rich.text import Text, TextType
 from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -39,6 +39,9 @@ class Entry:
     group: Group | None = None
     file: LocalFile | None = None
     style: str = ""
+    rest: Group | None = None
+    """A "more" line: the group whose files from `offset` on are not shown yet."""
+    offset: int = 0
 
 
 class LibraryTree(Tree[Entry]):
@@ -94,6 +97,23 @@ class LibraryTree(Tree[Entry]):
         for entry in self.children_of(node.data):
             self._add(node, entry)
 
+    def show_more(self, node: TreeNode[Entry]) -> None:
+        """Replace a "more" line by the next page of files (and a new "more" line if needed)."""
+        parent = node.parent
+        if node.data is None or node.data.rest is None or parent is None:
+            return
+        entries = self.children_of(node.data)
+        node.remove()
+        self.by_key.pop(node.data.key, None)
+        for entry in entries:
+            self._add(parent, entry)
+        if entries:
+            self.call_after_refresh(self.focus_key, entries[0].key)
+
+    def process_label(self, label: TextType) -> Text:
+        """Labels are one-line `Text` already (cleaned names): no markup, no copy."""
+        return label if isinstance(label, Text) else Text(str(label))
+
     def focus_key(self, key: str | None) -> None:
         """Put the cursor on the node with this key, else on its nearest group still there
         (a file renamed or deleted), else on the first line."""
@@ -118,8 +138,11 @@ class LibraryTree(Tree[Entry]):
         self.fill(event.node)
 
     def action_unfold(self) -> None:
-        """Open a group, or step into an open one."""
+        """Open a group, or step into an open one; on a "more" line, show the next files."""
         node = self.cursor_node
+        if node is not None and node.data is not None and node.data.rest is not None:
+            self.show_more(node)
+            return
         if node is None or not node.allow_expand:
             return
         if not node.is_expanded:
