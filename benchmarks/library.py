@@ -154,8 +154,9 @@ async def until(pilot: Any, done: Callable[[], bool], seconds: float = 600) -> N
             await pilot.pause(0.005)
 
 
-async def time_keys(app: Any, tree: Any, presses: int) -> list[float]:
-    """Milliseconds from posting each key to the next frame (see `ui_grid.time_keys`)."""
+async def time_keys(app: Any, tree: Any, presses: int, run: int = 25) -> list[float]:
+    """Milliseconds from posting each key to the next frame (see `ui_grid.time_keys`); `run`
+    downs then as many ups, again and again."""
     from textual import events
     from textual._compositor import CompositorUpdate
 
@@ -176,7 +177,7 @@ async def time_keys(app: Any, tree: Any, presses: int) -> list[float]:
     moved = 0
     try:
         for i in range(presses):
-            key = "down" if (i // 25) % 2 == 0 else "up"
+            key = "down" if (i // run) % 2 == 0 else "up"
             before = tree.cursor_line
             await asyncio.sleep(0.02)  # let any earlier frame go out first
             frame.clear()
@@ -230,6 +231,13 @@ async def run_app(models: Path, home: Path, count: int, presses: int) -> dict[st
 
         await until(pilot, all_sizes)
         out["sizes_s"] = time.perf_counter() - start
+        if screen.scanning:  # hashing in its thread: does the cursor still answer?
+            times = await time_keys(app, screen.files_tree, 100, run=1)
+            out["during_scan"] = {
+                "median_ms": statistics.median(times),
+                "p95_ms": percentile(times, 95),
+                "still_scanning": screen.scanning,
+            }
         await until(pilot, lambda: screen.last_report is not None and not screen.scanning)
         out["scan_in_app_s"] = time.perf_counter() - start
         await screen.workers.wait_for_complete()
@@ -357,6 +365,10 @@ def _print(r: dict[str, Any]) -> None:
         x = r[key]
         print(f"Library, {label}: sizes in {x['sizes_s']:.2f} s (bar {SIZES_BAR_S:.0f} s, "
               f"×{x['sizes_s'] / SIZES_BAR_S:.2f}); scan done in {x['scan_in_app_s']:.1f} s")  # fmt: skip
+        if "during_scan" in x:
+            d = x["during_scan"]
+            print(f"  cursor key while the scan hashes: median {d['median_ms']:.2f} ms, "
+                  f"p95 {d['p95_ms']:.2f} ms (still hashing at the end: {d['still_scanning']})")  # fmt: skip
         print(f"  open a group of {x['open_group_files']} files: {x['open_group_ms']:.0f} ms; "
               f"{x['tree_lines']} lines")  # fmt: skip
         print(f"  cursor key: median {x['median_ms']:.2f} ms, p95 {x['p95_ms']:.2f} ms, "

@@ -275,3 +275,25 @@ async def test_a_huge_group_opens_a_page_at_a_time(settings: Settings) -> None:
         current = screen.current
         assert current is not None and current.file is not None
         assert current.file.file_name == f"x{PAGE:04d}.safetensors"  # the cursor stays in place
+
+
+async def test_a_new_language_and_a_new_models_folder_apply_at_once(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    # No environment: the folder set in Settings is the one in force.
+    settings = Settings(path=tmp_path / "config.toml", env={}, file_data={"models_dir": str(root)})
+    files = [LocalFile(str(root / "Lora" / "x.safetensors"), 10, 0.0, "model", type="LORA")]
+    library = FakeLibrary(LibrarySnapshot(root, files))
+    app = make_app(settings, Services(settings=settings, library=library))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_library(pilot)
+        assert screen.files_tree.by_key["unknown"].data is not None
+        app.action_set_language("fr")
+        await pilot.pause()
+        top = screen.files_tree.by_key["unknown"].data
+        assert top is not None and top.name == "Inconnu"
+        assert "Analyse terminée" in str(screen.query_one("#library-status").render())
+        await pilot.press("2")
+        settings.set("models_dir", str(tmp_path / "elsewhere"))
+        await pilot.press("5")
+        await screen.workers.wait_for_complete()
+        assert [c for c, _ in library.calls].count("scan") == 2

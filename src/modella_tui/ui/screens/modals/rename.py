@@ -45,7 +45,8 @@ class RenameScreen(ModalScreen[bool]):
         """The question, the field with the current name, the hint and the error line."""
         with Vertical():
             yield Label(t("ui.library.rename_title", name=clean(self.current)), markup=False)
-            yield TextInput(self.current, id="rename-input", select_on_focus=False)
+            # What the tree shows: a control character in a name on disk never reaches the field.
+            yield TextInput(clean(self.current), id="rename-input", select_on_focus=False)
             hint = t("ui.library.rename_hint", count=self.sidecars)
             yield Label(hint, id="rename-hint", markup=False)
             yield Label("", id="rename-error", markup=False)
