@@ -15,7 +15,9 @@ from textual.pilot import Pilot
 
 from modella_tui.core.civitai.client import CivitaiClient
 from modella_tui.core.config import Settings
+from modella_tui.core.errors import NetworkError
 from modella_tui.core.library import LibraryIndex, LibrarySnapshot, LocalFile
+from modella_tui.core.models import CivitaiModel
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
 from modella_tui.core.units import human_size
@@ -30,7 +32,7 @@ from modella_tui.ui.widgets.library_tree import Entry
 from tests.core.test_safetensors import safetensors
 from tests.fakes.fakehub import FakeHub
 from tests.ui.conftest import SIZE
-from tests.ui.fakes import FakeEngine, FakeItem, FakeLibrary
+from tests.ui.fakes import FakeCivitai, FakeEngine, FakeItem, FakeLibrary
 
 SDXL = {"__metadata__": {"ss_base_model_version": "sdxl_base_v1-0"}, "lora_unet_a": {}}
 
@@ -297,3 +299,27 @@ async def test_a_new_language_and_a_new_models_folder_apply_at_once(tmp_path: Pa
         await pilot.press("5")
         await screen.workers.wait_for_complete()
         assert [c for c, _ in library.calls].count("scan") == 2
+
+
+async def test_offline_a_civitai_file_shows_what_is_known_and_why(
+    settings: Settings, fake_civitai: FakeCivitai
+) -> None:
+    root = Path(settings.models_dir)
+    f = LocalFile(str(root / "Lora" / "ink.safetensors"), 10, 0.0, "model", source="civitai",
+                  type="LORA", name="Ink", model_id="7", version_id="70", sha256="ab" * 32)  # fmt: skip
+
+    async def unreachable(model_id: int) -> CivitaiModel:
+        raise NetworkError("error.unreachable")
+
+    fake_civitai.model = unreachable  # type: ignore[method-assign]
+    library = FakeLibrary(LibrarySnapshot(root, [f]))
+    app = make_app(settings, Services(settings=settings, civitai=fake_civitai, library=library))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_library(pilot)
+        await walk_to(pilot, screen, is_file("ink.safetensors"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, FileInfoScreen))
+        box = app.screen
+        assert isinstance(box, FileInfoScreen)
+        assert "civitai:7@70" in box.body.plain
+        assert any(n.severity == "error" for n in app._notifications)

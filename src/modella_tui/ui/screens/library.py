@@ -262,7 +262,12 @@ class LibraryScreen(BaseScreen):
         other file shows what is known of it."""
         civitai = self.modella.services.civitai
         if f.source == "civitai" and f.model_id and f.model_id.isdigit() and civitai is not None:
-            model = await civitai.model(int(f.model_id))
+            try:
+                model = await civitai.model(int(f.model_id))
+            except ModellaError as exc:  # offline: say why, and show what is known here
+                self.modella.report_error(exc)
+                self._show_file(f)
+                return
             local_id = f.version_id if f.version_id and f.version_id.isdigit() else None
             local = model.version(int(local_id)) if local_id else None
             listed = tuple((str(v.id), v.name, v.early_access) for v in model.versions)
@@ -274,6 +279,10 @@ class LibraryScreen(BaseScreen):
                 text = t("ui.library.newer_selected", version=clean(chosen.name), current=current)
                 self.notify(text, markup=False, timeout=8)
             return
+        self._show_file(f)
+
+    def _show_file(self, f: LocalFile) -> None:
+        """Everything known of a file, in a box (Hub files: repo, path, folder)."""
         if self.view is not None:
             layout = str(self.modella.settings.get("layout"))
             entry = library_text.file_entry(self.view, f, 0, self.busy, f"file:{f.path}")
