@@ -209,7 +209,7 @@ def _file_lines(view: LibraryView, f: LocalFile, busy: Collection[str], layout: 
     elif f.kind == "model":
         lines.append(_unknown_line(f))
     if f.kind == "model":
-        base = clean(f.base_model) or t("ui.library.base_unknown")
+        base = clean(f.base_model) or t("ui.library.info.no_base")
         lines.append(t("ui.library.info.type", type=clean(f.type), base=base))
         lines.append(
             t("ui.library.info.sha256", sha=f.sha256) if f.sha256 else t("ui.library.info.unhashed")
