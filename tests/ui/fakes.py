@@ -7,7 +7,7 @@ assignments at the end make mypy prove it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,11 @@ from modella_tui.core.config import Secret
 from modella_tui.core.downloads.engine import AddResult, QueueRequest
 from modella_tui.core.downloads.events import Event
 from modella_tui.core.downloads.resolve import PlannedFile
-from modella_tui.core.errors import AuthError, ModellaError, NotFoundError
+from modella_tui.core.errors import AuthError, LibraryError, ModellaError, NotFoundError
 from modella_tui.core.hub.browse import HubPick
 from modella_tui.core.hub.search import HubSearchResult
 from modella_tui.core.library import LibrarySnapshot, LocalFile, classify
+from modella_tui.core.library_ops import DeletePlan
 from modella_tui.core.models import (
     CivitaiFile,
     CivitaiModel,
@@ -39,6 +40,7 @@ from modella_tui.core.protocols import (
     RefPlanner,
 )
 from modella_tui.core.refs import CivitaiRef, Ref
+from modella_tui.core.scan import ScanListener, ScanProgress, ScanReport
 from modella_tui.ui.services import EnqueueCivitai, EnqueueHub, HubQueued
 
 
@@ -315,14 +317,27 @@ class FakeHubSearch:
 
 
 class FakeLibrary:
-    """A fixed index; `record` reads the file's size from disk when it exists (else `landing`)."""
+    """A library index in memory: `record` reads a file's size from disk when it exists (else
+    `landing`); rename and delete change it in memory (nothing on disk)."""
 
-    def __init__(self, root: Path, files: Iterable[LocalFile] = ()) -> None:
-        self.root = root
+    def __init__(self, root: Path | LibrarySnapshot, files: Iterable[LocalFile] = ()) -> None:
+        if isinstance(root, LibrarySnapshot):
+            self.root, files = root.root, root.files
+            self.versions = root.versions
+        else:
+            self.root, self.versions = root, {}
         self.files = {f.path: f for f in files}
         self.landing: dict[str, LocalFile] = {}
         self.refreshes = 0
         self.snapshots = 0
+        self.calls: list[tuple[str, Any]] = []
+
+    @property
+    def snap(self) -> LibrarySnapshot:
+        """The index as a snapshot (no count, unlike `snapshot()`)."""
+        return LibrarySnapshot(
+            self.root, sorted(self.files.values(), key=lambda f: f.path), versions=self.versions
+        )
 
     async def local_model_ids(self, source: str) -> set[str]:
         return {f.model_id for f in self.files.values() if f.source == source and f.model_id}
@@ -334,7 +349,7 @@ class FakeLibrary:
     async def snapshot(self) -> LibrarySnapshot:
         self.snapshots += 1
         await asyncio.sleep(0)
-        return LibrarySnapshot(self.root, sorted(self.files.values(), key=lambda f: f.path))
+        return self.snap
 
     async def record(self, path: Path) -> LocalFile | None:
         entry = self.landing.get(str(path))
@@ -346,6 +361,37 @@ class FakeLibrary:
 
     async def forget(self, path: Path) -> None:
         self.files.pop(str(path), None)
+
+    async def scan(self, progress: ScanListener | None = None) -> ScanReport:
+        self.calls.append(("scan", None))
+        count = len(self.files)
+        if progress is not None:
+            progress(ScanProgress("done", count, count))
+        return ScanReport(self.snap)
+
+    def stop_scan(self) -> None:
+        self.calls.append(("stop_scan", None))
+
+    def _file(self, path: Path) -> LocalFile:
+        found = self.files.get(str(path))
+        if found is None:
+            raise LibraryError("library.error.gone", path=str(path))
+        return found
+
+    async def rename(self, path: Path, new_name: str, busy: Collection[str] = ()) -> Path:
+        old = self._file(path)
+        new = path.with_name(new_name)
+        del self.files[old.path]
+        self.files[str(new)] = replace(old, path=str(new))
+        return new
+
+    async def delete_plan(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        return DeletePlan(path, (), self._file(path).size, 0)
+
+    async def delete(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        plan = await self.delete_plan(path, busy)
+        await self.forget(path)
+        return plan
 
 
 # mypy checks that each fake fits the protocol the app types its service with.

@@ -11,7 +11,7 @@ from typing import Any
 
 from modella_tui.core.errors import AuthError
 from modella_tui.core.hub.packages import load_catalogue
-from modella_tui.core.library import LocalFile
+from modella_tui.core.library import LibrarySnapshot, LocalFile, ModelVersions, classify
 from modella_tui.core.listfile import ListEntry
 from modella_tui.core.lists import ListStore
 from modella_tui.core.models import (
@@ -288,3 +288,52 @@ def fixed_library(root: str = "/workspace/models") -> FakeLibrary:
             f("Lora/half.safetensors.part", 61_000_000, "partial"),
         ],
     )  # fmt: skip
+
+
+LIBRARY_ROOT = Path("/workspace/models")
+MB = 1024 * 1024
+
+
+def library_snapshot() -> LibrarySnapshot:
+    """A models folder with one of each thing the Library shows (fixed sizes, hashes, versions)."""
+
+    def f(rel: str, size: int, **kw: Any) -> LocalFile:
+        return LocalFile(str(LIBRARY_ROOT / rel), size, 1.7e9, classify(rel), **kw)
+
+    ink = {
+        "source": "civitai",
+        "type": "LORA",
+        "name": NAMES[0],
+        "model_id": "1",
+        "version_id": "101",
+        "base_model": "SD 1.5",
+        "sha256": "a1" * 32,
+        "lookup": "found",
+    }
+    files = [
+        f("Lora/inkWash_v10.safetensors", 151 * MB, **ink),
+        f("Lora/inkWash_v10.civitai.info", 9_000),
+        f("Lora/inkWash_v10.preview.png", 410_000),
+        f("Lora/backup/inkWash_v10 (copy).safetensors", 151 * MB, **ink),
+        f("Stable-diffusion/realvisxl_v50.safetensors", 6617 * MB, source="civitai",
+          type="Checkpoint", name=NAMES[1], model_id="2", version_id="202",
+          base_model="SDXL 1.0", sha256="b2" * 32, verified=True),
+        f("text_encoder/t5xxl_fp16.safetensors", 9334 * MB, source="huggingface",
+          type="TextEncoder", name="comfyanonymous/flux_text_encoders",
+          model_id="comfyanonymous/flux_text_encoders", version_id="main",
+          file_id="t5xxl_fp16.safetensors", sha256="c3" * 32, verified=True),
+        f("Lora/my_sdxl_style.safetensors", 218 * MB, type="LORA", base_model="SDXL 1.0",
+          sha256="d4" * 32, lookup="unknown", header="ok"),
+        f("Lora/[bold]Not markup[/bold].safetensors", 37 * MB, type="LORA",
+          sha256="e5" * 32, lookup="unknown", header="bare"),
+        f("Stable-diffusion/水墨画モデル_v3.safetensors", 2034 * MB, type="Checkpoint"),
+        f("Stable-diffusion/broken.safetensors", 12 * MB, type="Checkpoint",
+          sha256="f6" * 32, lookup="unknown", header="unreadable"),
+        f("Lora/pixel_sprites.safetensors.part", 40 * MB),
+        f("Lora/pixel_sprites.safetensors.part.json", 700),
+    ]  # fmt: skip
+    versions = {
+        "1": ModelVersions("1", tuple((str(100 + v), f"v{v}.0", False) for v in range(12, 0, -1))),
+        "2": ModelVersions("2", (("202", "v2.0", False), ("201", "v1.0 初版", False))),
+    }
+    return LibrarySnapshot(LIBRARY_ROOT, files, 1.7e9, versions)

@@ -8,6 +8,8 @@ from modella_tui.ui.commands.base import FORBIDDEN_KEYS
 from modella_tui.ui.screens.browser import BrowserScreen
 from modella_tui.ui.screens.dashboard import DashboardScreen
 from modella_tui.ui.screens.hub import HubScreen
+from modella_tui.ui.screens.library import LibraryScreen
+from modella_tui.ui.screens.lists import ListsScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.help import HelpScreen
 from modella_tui.ui.screens.queue import QueueScreen
@@ -38,9 +40,12 @@ async def test_number_keys_switch_screens_and_escape_goes_back(app: ModellaApp) 
         assert isinstance(app.screen, UsageScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, HubScreen)
-        # Screens that do not exist yet are not reachable: the key does nothing.
         await pilot.press("5")
-        assert isinstance(app.screen, HubScreen)
+        assert isinstance(app.screen, LibraryScreen)
+        await pilot.press("6")
+        assert isinstance(app.screen, ListsScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, LibraryScreen)
 
 
 async def test_help_lists_the_keys_of_the_current_screen(app: ModellaApp) -> None:

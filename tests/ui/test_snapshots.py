@@ -24,16 +24,18 @@ from modella_tui.core.store.db import Database
 from modella_tui.ui.app import ModellaApp, make_app
 from modella_tui.ui.messages import ProgressInfo, QueueProgress
 from modella_tui.ui.screens.detail import DetailScreen
+from modella_tui.ui.screens.library import LibraryScreen
 from modella_tui.ui.screens.lists import ListsScreen
 from modella_tui.ui.screens.modals.add_to_list import AddToListScreen
 from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.services import Services
-from tests.ui.fakes import FakeEngine
+from tests.ui.fakes import FakeEngine, FakeLibrary
 from tests.ui.snapdata import (
     FixedCivitai,
     fill_lists,
     fixed_hub,
     fixed_library,
+    library_snapshot,
     list_planner,
     list_queue,
     queue_items,
@@ -41,7 +43,9 @@ from tests.ui.snapdata import (
 
 SnapCompare = Callable[..., bool]
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
-SCREENS = ("browser", "detail", "queue", "lists", "settings", "dashboard", "hub", "usage")
+SCREENS = (
+    "browser", "detail", "queue", "library", "lists", "settings", "dashboard", "hub", "usage",
+)  # fmt: skip
 LIBRARY_SCREENS = frozenset({"dashboard", "hub", "usage"})
 """Screens shown over a models folder with files (the dashboard is then the start screen)."""
 JA = i18n.locales_dir() / "ja.json"
@@ -53,13 +57,14 @@ def snapshot_app(
     language: str = "en",
     *,
     lists: bool = False,
-    library: bool = False,
+    library: str = "",
 ) -> ModellaApp:
     """The app over fixed data; settings live only in this test's folder.
 
     With `lists`, a state database holds three lists, two of their files lie in a models folder
     of the test's own, and the text encoder is on its way in the queue. With `library`, the models
-    folder holds files (the dashboard is then the start screen).
+    folder holds files (the dashboard is then the start screen): `usage` the few files the usage
+    screens chart, `library` one of each thing the Library shows.
     """
     models = tmp_path / "models" if lists else Path("/workspace/models")
     settings = Settings(
@@ -81,10 +86,19 @@ def snapshot_app(
         services.db = Database(tmp_path / "state.db")
         services.lists = ListStore(services.db)
         services.plan_ref = list_planner()
-    if library:
+    if library == "usage":
         services.library = fixed_library()
         services.hub = fixed_hub()
+    elif library == "library":
+        services.library = FakeLibrary(library_snapshot())
     return make_app(settings, services)
+
+
+def library_kind(screen: str) -> str:
+    """Which models folder a screen's snapshot is drawn over."""
+    if screen == "library":
+        return "library"
+    return "usage" if screen in LIBRARY_SCREENS else ""
 
 
 @pytest.fixture(autouse=True)
@@ -137,6 +151,13 @@ def go_to(screen: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
                 )
             )
             await pilot.pause()
+        elif screen == "library":
+            await pilot.press("5")
+            await settle(pilot)
+            assert isinstance(app.screen, LibraryScreen)
+            # Into Civitai → LORA → the ink model, cursor on its file: badges and the info pane.
+            await pilot.press(*["down"] * 6, "right", "down", "right", "down")
+            await settle(pilot)
         elif screen == "settings":
             await pilot.press("8")
             await settle(pilot)
@@ -173,7 +194,7 @@ def test_screen(
     snap_compare: SnapCompare, tmp_path: Path, screen: str, theme: str, size: str
 ) -> None:
     """Each main screen in the dark and light themes, small and large."""
-    app = snapshot_app(tmp_path, theme, lists=screen == "lists", library=screen in LIBRARY_SCREENS)
+    app = snapshot_app(tmp_path, theme, lists=screen == "lists", library=library_kind(screen))
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))
 
 
@@ -186,7 +207,7 @@ def test_add_to_list(snap_compare: SnapCompare, tmp_path: Path, size: str) -> No
 
 @pytest.mark.skipif(not JA.exists(), reason="locales/ja.json is not there yet")
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", ["browser", "detail", "lists", "hub", "usage"])
+@pytest.mark.parametrize("screen", ["browser", "detail", "library", "lists", "hub", "usage"])
 def test_japanese(snap_compare: SnapCompare, tmp_path: Path, screen: str, size: str) -> None:
     """Japanese labels with Japanese model names: wide text must not break the borders."""
     app = snapshot_app(
@@ -194,6 +215,6 @@ def test_japanese(snap_compare: SnapCompare, tmp_path: Path, screen: str, size: 
         "dark",
         language="ja",
         lists=screen == "lists",
-        library=screen in LIBRARY_SCREENS,
+        library=library_kind(screen),
     )
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_to(screen))

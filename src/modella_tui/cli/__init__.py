@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     du = sub.add_parser("du", help=t("cli.du.help"))
     du.add_argument("--by", choices=("source", "base", "type"), help=t("cli.du.by"))
     du.add_argument("--json", action="store_true", help=t("cli.du.json"))
+    sc = sub.add_parser("scan", help=t("cli.scan.help"))
+    sc.add_argument("--offline", action="store_true", help=t("cli.scan.offline"))
+    sc.add_argument("--json", action="store_true", help=t("cli.json"))
 
     c = sub.add_parser("config", help=t("cli.config.help"))
     csub = c.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
@@ -173,6 +176,10 @@ def _dispatch(args: argparse.Namespace, settings: Any) -> int:
         from modella_tui.cli.du import run_du
 
         return run_du(args, settings)
+    if cmd == "scan":
+        from modella_tui.cli.scan import run_scan
+
+        return run_scan(args, settings)
     if cmd in ("download", "queue"):
         from modella_tui.cli.download import run_download, run_queue
 

@@ -122,6 +122,13 @@ class DownloadError(ModellaError):
     key = "error.download"
 
 
+class LibraryError(ModellaError):
+    """A rename or delete in the models folder was refused (unsafe name, collision, busy file)."""
+
+    exit_code = EXIT_FAILED
+    key = "library.error.refused"
+
+
 def reason_text(key: str | None, params: Mapping[str, Any] | str | None = None) -> str:
     """The translated failure or pause reason of a queue item or event ('' when there is none).
 

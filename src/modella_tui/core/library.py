@@ -5,23 +5,29 @@ download engine recorded (`downloaded_models`) and what earlier scans learned (`
 cached by path, size and mtime; identifications), and stores the result in `local_files`. Screens and
 commands then read it without walking again; `record()` and `forget()` keep it current when a download
 lands or a file is deleted. Nothing here opens a model file: hashing and identification live in the
-scanner, which fills the same rows.
+scanner (`core/scan.py`), which fills the same rows; docs/library.md tells the whole story.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modella_tui.core import paths
 from modella_tui.core.downloads.placement import TYPE_FOLDERS
 from modella_tui.core.store.db import Database
+
+if TYPE_CHECKING:
+    from modella_tui.core.library_ops import DeletePlan
+    from modella_tui.core.protocols import CivitaiAPI
+    from modella_tui.core.scan import ScanListener, Scanner, ScanReport
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 PARTIAL_SUFFIXES = (".part", ".part.json")
@@ -52,11 +58,55 @@ class LocalFile:
     version_id: str | None = None
     sha256: str | None = None  # computed on this machine (while downloading or by a scan)
     verified: bool = False  # the hash matched the one Civitai or the Hub published
+    file_id: str | None = None  # Civitai file id, or the path inside a Hub repo
+    lookup: str | None = None  # Civitai by-hash answer: None not asked, "found", "unknown"
+    header: str | None = None  # safetensors header: None not read, "ok", "bare", "unreadable"
 
     @property
     def file_name(self) -> str:
         """The base name."""
         return os.path.basename(self.path)
+
+
+@dataclass(frozen=True)
+class ModelVersions:
+    """The versions of one Civitai model, newest first, as the last check saw them."""
+
+    model_id: str
+    versions: tuple[tuple[str, str, bool], ...]  # (version id, name, early access)
+    checked_at: float = 0.0
+
+    def name_of(self, version_id: str | None) -> str | None:
+        """The name of one version, when listed."""
+        return next((name for vid, name, _ in self.versions if vid == version_id), None)
+
+    def newer_than(self, version_id: str | None) -> tuple[str, str] | None:
+        """(id, name) of the newest public version when it is newer than `version_id`."""
+        ids = [vid for vid, _, _ in self.versions]
+        public = [(vid, name) for vid, name, early in self.versions if not early]
+        if not public or version_id is None or public[0][0] == version_id:
+            return None
+        if version_id in ids and ids.index(version_id) < ids.index(public[0][0]):
+            return None  # the local one is newer still (an early-access version)
+        return public[0]
+
+    def to_json(self) -> str:
+        """The `versions` column."""
+        return json.dumps([list(v) for v in self.versions])
+
+    @classmethod
+    def from_row(cls, model_id: str, text: str, checked_at: float) -> ModelVersions:
+        """Read the `versions` column back; anything malformed counts as no versions."""
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raw = []
+        items = tuple(
+            (str(v[0]), str(v[1]), bool(v[2]))
+            for v in (raw if isinstance(raw, list) else [])
+            if isinstance(v, list) and len(v) == 3
+        )
+        return cls(model_id, items, checked_at)
 
 
 @dataclass
@@ -66,6 +116,15 @@ class LibrarySnapshot:
     root: Path
     files: list[LocalFile] = field(default_factory=list)
     taken_at: float = 0.0
+    versions: dict[str, ModelVersions] = field(default_factory=dict)
+    """Civitai model id → its versions (for update badges), as the last scan checked them."""
+
+    def update_for(self, f: LocalFile) -> tuple[str, str] | None:
+        """(id, name) of a newer version of this Civitai file's model, if one is known."""
+        if f.source != "civitai" or f.model_id is None:
+            return None
+        known = self.versions.get(f.model_id)
+        return known.newer_than(f.version_id) if known else None
 
     def of_kind(self, *kinds: str) -> list[LocalFile]:
         """The files of these kinds."""
@@ -144,42 +203,117 @@ def walk(root: Path) -> Iterator[tuple[Path, int, float]]:
 
 
 class LibraryIndex:
-    """Keeps `local_files` in step with the models folder; `models_dir` is read when used."""
+    """Keeps `local_files` in step with the models folder; `models_dir` is read when used.
+
+    `civitai` identifies files by hash and checks for newer versions during `scan()`; without it
+    a scan hashes and reads headers only (offline).
+    """
 
     def __init__(
         self,
         db: Database,
         models_dir: Callable[[], Path],
         *,
+        civitai: CivitaiAPI | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.models_dir = models_dir
+        self.civitai = civitai
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._scan_lock = asyncio.Lock()
+        self._scanner: Scanner | None = None
+
+    def root(self) -> Path:
+        """The models folder now, absolute."""
+        return Path(os.path.abspath(self.models_dir()))
+
+    # ----- scan, rename, delete (core/scan.py, core/library_ops.py) -------------------------------
+    async def scan(self, progress: ScanListener | None = None) -> ScanReport:
+        """Sizes, then hashes, identities, headers and update checks (one scan at a time)."""
+        from modella_tui.core.scan import Scanner
+
+        async with self._scan_lock:
+            self._scanner = Scanner(self, self.civitai, clock=self._clock)
+            try:
+                return await self._scanner.run(progress)
+            finally:
+                self._scanner = None
+
+    def stop_scan(self) -> None:
+        """Stop a running scan soon; what it learned so far is kept."""
+        if self._scanner is not None:
+            self._scanner.stop()
+
+    async def rename(self, path: Path, new_name: str, busy: Collection[str] = ()) -> Path:
+        """Rename a file and its sidecars together (checked, no-clobber); the new path."""
+        from modella_tui.core import library_ops
+
+        moves = await asyncio.to_thread(library_ops.plan_rename, self.root(), path, new_name, busy)
+        await asyncio.to_thread(library_ops.apply_moves, moves)
+        for old, new in moves:
+            await self.moved(old, new)
+        return moves[0][1]
+
+    async def delete_plan(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        """What deleting `path` would remove and free, every check done (for the confirmation)."""
+        from modella_tui.core import library_ops
+
+        return await asyncio.to_thread(library_ops.plan_delete, self.root(), path, busy)
+
+    async def delete(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        """Delete a file and its sidecars (checked again now); what was removed."""
+        from modella_tui.core import library_ops
+
+        plan = await self.delete_plan(path, busy)
+        await asyncio.to_thread(library_ops.apply_delete, plan)
+        for p in plan.all:
+            await self.forget(p)
+        return plan
 
     async def refresh(self) -> LibrarySnapshot:
         """Walk the folder (sizes only), merge what is known, store it; the new snapshot."""
         async with self._lock:
             root = Path(os.path.abspath(self.models_dir()))
-            found = await asyncio.to_thread(lambda: list(walk(root)) if root.is_dir() else [])
+            if not await asyncio.to_thread(root.is_dir):
+                # An unmounted volume looks like a missing folder: keep what is known of it
+                # (hashes took long to compute) and show nothing.
+                return LibrarySnapshot(root, [], self._clock())
+            found = await asyncio.to_thread(lambda: list(walk(root)))
             landed = await self._landed()
             known = await self._known(root)
             now = self._clock()
-            files = [self._merge(root, p, size, mtime, landed, known) for p, size, mtime in found]
+            # 20,000 merges take a few hundred ms: in a thread, the app's keys keep being served.
+            files = await asyncio.to_thread(
+                lambda: [
+                    self._merge(root, p, size, mtime, landed, known) for p, size, mtime in found
+                ]
+            )
             await self._store(root, files, now)
-            return LibrarySnapshot(root, files, now)
+            return LibrarySnapshot(root, files, now, await self.model_versions())
 
     async def snapshot(self) -> LibrarySnapshot:
         """What the last refresh stored (no walk): fast enough for every screen."""
         root = Path(os.path.abspath(self.models_dir()))
         landed = await self._landed()
         rows = await self._rows(root)
-        files = [
-            self._merge(root, Path(r["path"]), r["size"], r["mtime"], landed, {r["path"]: r})
+        files = await asyncio.to_thread(
+            lambda: [
+                self._merge(root, Path(r["path"]), r["size"], r["mtime"], landed, {r["path"]: r})
+                for r in rows
+            ]
+        )
+        taken = max((r["scanned_at"] for r in rows), default=0.0)
+        return LibrarySnapshot(root, files, taken, await self.model_versions())
+
+    async def model_versions(self) -> dict[str, ModelVersions]:
+        """What the last update checks learned of each Civitai model's versions."""
+        rows = await self.db.fetchall("SELECT model_id, versions, checked_at FROM civitai_versions")
+        return {
+            r["model_id"]: ModelVersions.from_row(r["model_id"], r["versions"], r["checked_at"])
             for r in rows
-        ]
-        return LibrarySnapshot(root, files, max((r["scanned_at"] for r in rows), default=0.0))
+        }
 
     async def local_model_ids(self, source: str) -> set[str]:
         """Model ids (Civitai ids, Hub repos) of `source` with at least one landed file."""
@@ -208,15 +342,26 @@ class LibraryIndex:
         return entry
 
     async def forget(self, path: Path) -> None:
-        """A file is gone (deleted, renamed): drop its row."""
+        """A file is gone (deleted by us or by hand): drop its rows, downloaded_models' too."""
         async with self.db.write() as conn:
             await conn.execute("DELETE FROM local_files WHERE path = ?", (str(path),))
+            await conn.execute("DELETE FROM downloaded_models WHERE path = ?", (str(path),))
+
+    async def moved(self, old: Path, new: Path) -> LocalFile | None:
+        """A file was renamed: its rows follow it (hash, identification), then it is re-read."""
+        async with self.db.write() as conn:
+            for table in ("local_files", "downloaded_models"):
+                await conn.execute(f"DELETE FROM {table} WHERE path = ?", (str(new),))
+                await conn.execute(
+                    f"UPDATE {table} SET path = ? WHERE path = ?", (str(new), str(old))
+                )
+        return await self.record(new)
 
     # ----- database ------------------------------------------------------------------------------
     async def _landed(self, only: Iterable[str] | None = None) -> dict[str, Any]:
         sql = (
-            "SELECT path, size, source, model_id, version_id, name, type, base_model, sha256, "
-            "verified FROM downloaded_models"
+            "SELECT path, size, source, model_id, version_id, file_id, name, type, base_model, "
+            "sha256, verified FROM downloaded_models"
         )
         args: list[str] = []
         if only is not None:
@@ -244,27 +389,40 @@ class LibraryIndex:
         await self._upsert(files, now)
         present = {f.path for f in files}
         stale = [r["path"] for r in await self._rows(root) if r["path"] not in present]
-        if stale:
+        prefix = str(root).rstrip(os.sep) + os.sep
+        gone = await self.db.fetchall(
+            "SELECT path FROM downloaded_models WHERE substr(path, 1, ?) = ?",
+            (len(prefix), prefix),
+        )
+        stale_landed = [r["path"] for r in gone if r["path"] not in present]
+        if stale or stale_landed:
             async with self.db.write() as conn:
                 await conn.executemany(
                     "DELETE FROM local_files WHERE path = ?", [(p,) for p in stale]
+                )
+                # Deleted by hand: no longer "local" for the browser's badges either.
+                await conn.executemany(
+                    "DELETE FROM downloaded_models WHERE path = ?", [(p,) for p in stale_landed]
                 )
 
     async def _upsert(self, files: list[LocalFile], now: float) -> None:
         async with self.db.write() as conn:
             await conn.executemany(
                 "INSERT INTO local_files (path, size, mtime, sha256, source, model_id, version_id, "
-                "name, type, base_model, scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "name, type, base_model, scanned_at, file_id, lookup, header) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, "
                 "sha256 = excluded.sha256, source = excluded.source, "
                 "model_id = excluded.model_id, version_id = excluded.version_id, "
                 "name = excluded.name, type = excluded.type, base_model = excluded.base_model, "
-                "scanned_at = excluded.scanned_at",
+                "scanned_at = excluded.scanned_at, file_id = excluded.file_id, "
+                "lookup = excluded.lookup, header = excluded.header",
                 [
                     (
                         f.path, f.size, f.mtime, f.sha256,
                         None if f.source == "unknown" else f.source,
                         f.model_id, f.version_id, f.name or None, f.type, f.base_model, now,
+                        f.file_id, f.lookup, f.header,
                     )
                     for f in files
                 ],
@@ -295,10 +453,11 @@ class LibraryIndex:
                 version_id=row["version_id"],
                 sha256=row["sha256"],
                 verified=bool(row["verified"]),
+                file_id=row["file_id"],
             )  # fmt: skip
         old = known.get(key)
-        if old is not None:
-            same = old["size"] == size and old["mtime"] == mtime
+        # A hash, and all a scan learned from it, is only as good as the bytes it came from.
+        if old is not None and old["size"] == size and old["mtime"] == mtime:
             return LocalFile(
                 key, size, mtime, kind,
                 source=old["source"] or source,
@@ -307,7 +466,9 @@ class LibraryIndex:
                 name=old["name"] or "",
                 model_id=old["model_id"],
                 version_id=old["version_id"],
-                # A hash is only as good as the bytes it was computed from.
-                sha256=old["sha256"] if same else None,
+                sha256=old["sha256"],
+                file_id=old["file_id"],
+                lookup=old["lookup"],
+                header=old["header"],
             )  # fmt: skip
         return LocalFile(key, size, mtime, kind, source=source, type=kind_guess)

@@ -7,7 +7,7 @@ breaks type-checking, not a running app. See docs/architecture.md for the layers
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from modella_tui.core.errors import ModellaError
     from modella_tui.core.hub.search import HubSearchResult
     from modella_tui.core.library import LibrarySnapshot, LocalFile
+    from modella_tui.core.library_ops import DeletePlan
     from modella_tui.core.listfile import ListEntry
     from modella_tui.core.lists import AddReport, LandedFile, ListInfo, ListItem
     from modella_tui.core.refs import CivitaiRef, Ref
+    from modella_tui.core.scan import ScanListener, ScanReport
 
 
 class QueueItemView(Protocol):
@@ -44,6 +46,11 @@ class QueueItemView(Protocol):
     @property
     def file_name(self) -> str:
         """The safe base name it lands as."""
+        ...
+
+    @property
+    def target_dir(self) -> str:
+        """The absolute folder it lands in (its `.part` is written there too)."""
         ...
 
     @property
@@ -96,10 +103,6 @@ class QueueItemView(Protocol):
         """Parameters of that key."""
         ...
 
-    @property
-    def target_dir(self) -> str:
-        """The folder it lands in (its `.part` lies there while it downloads)."""
-        ...
 
     @property
     def final_path(self) -> str | None:
@@ -267,6 +270,26 @@ class LibraryStore(Protocol):
 
     async def forget(self, path: Path) -> None:
         """Drop one file that is gone."""
+        ...
+
+    async def scan(self, progress: ScanListener | None = None) -> ScanReport:
+        """Sizes, then each file's SHA256 once, identities, headers and newer versions."""
+        ...
+
+    def stop_scan(self) -> None:
+        """Stop a running scan soon, keeping what it learned."""
+        ...
+
+    async def rename(self, path: Path, new_name: str, busy: Collection[str] = ()) -> Path:
+        """Rename a file with its sidecars (checked, no-clobber); the new path."""
+        ...
+
+    async def delete_plan(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        """What deleting a file would remove and free; raises LibraryError when refused."""
+        ...
+
+    async def delete(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
+        """Delete a file and its sidecars; what was removed."""
         ...
 
 

@@ -31,6 +31,7 @@ from modella_tui.ui.screens.base import BaseScreen, install_bindings
 from modella_tui.ui.screens.browser import BrowserScreen
 from modella_tui.ui.screens.dashboard import DashboardScreen
 from modella_tui.ui.screens.hub import HubScreen
+from modella_tui.ui.screens.library import LibraryScreen
 from modella_tui.ui.screens.lists import ListsScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.screens.modals.help import HelpScreen
@@ -49,6 +50,7 @@ SCREENS: dict[str, Callable[[], Screen[Any]]] = {
     "browser": BrowserScreen,
     "hub": HubScreen,
     "queue": QueueScreen,
+    "library": LibraryScreen,
     "lists": ListsScreen,
     "usage": UsageScreen,
     "settings": SettingsScreen,

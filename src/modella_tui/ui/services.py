@@ -96,6 +96,8 @@ class Services:
 
     async def aclose(self) -> None:
         """Stop the engine, close clients, then the database (an open aiosqlite hangs exit)."""
+        if self.library is not None:
+            self.library.stop_scan()  # a hashing thread would otherwise hold the exit
         closing: list[tuple[str, Callable[[], Awaitable[None]] | None]] = [
             ("engine", self.engine.stop if self.engine else None),
             ("civitai", self.civitai.close if self.civitai else None),

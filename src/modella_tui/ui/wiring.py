@@ -51,7 +51,7 @@ def build_services(settings: Settings) -> Services:
         connections_per_file=int(settings.get("connections_per_file")),
         auth_headers=download_auth(civitai, hub),
     )
-    library = LibraryIndex(db, lambda: settings.models_dir)
+    library = LibraryIndex(db, lambda: settings.models_dir, civitai=civitai)
     index_landed_files(engine, library)
 
     async def enqueue_civitai(

@@ -87,6 +87,17 @@ class GotoQueue(Goto):
     HELP = "ui.cmd.goto_queue.help"
 
 
+class GotoLibrary(Goto):
+    """Switch to the library of local files."""
+
+    KEY = "5"
+    ACTION = "app.goto('library')"
+    MODE = "library"
+    SHOW = False  # the screens bar shows it
+    LABEL = "ui.screen.library"
+    HELP = "ui.cmd.goto_library.help"
+
+
 class GotoLists(Goto):
     """Switch to the named lists."""
 
@@ -181,6 +192,7 @@ NAVIGATION: tuple[type[Goto], ...] = (
     GotoBrowser,
     GotoHub,
     GotoQueue,
+    GotoLibrary,
     GotoLists,
     GotoUsage,
     GotoSettings,
