@@ -296,6 +296,9 @@ class FakeHubAPI:
     async def check_token(self) -> None:
         return None
 
+    async def close(self) -> None:
+        return None
+
 
 @dataclass
 class FakeHubSearch:

@@ -3,14 +3,19 @@ anything is queued, marks, packs, Hub errors, search beyond the catalogue, pickl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from modella_tui.core.config import Settings
 from modella_tui.core.hub.client import HubClient
 from modella_tui.core.hub.search import HubSearch, HubSearchResult
 from modella_tui.core.library import LocalFile
+from modella_tui.core.lists import ListStore
+from modella_tui.core.store.db import Database
 from modella_tui.ui.app import ModellaApp, make_app
 from modella_tui.ui.hub_state import FileNode
+from modella_tui.ui.screens.modals.add_to_list import AddToListScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.services import Services
 from tests.fakes.fakehub import FakeHub
@@ -291,3 +296,25 @@ async def test_layout_and_language_apply_without_a_restart(
         assert "paquets" in str(screen.query_one("#hub-status").render())
         assert "introuvable" in drawn(screen, package(screen, "sd15-base"))
         assert "restreint" in drawn(screen, package(screen, "flux1-dev"))
+
+
+async def test_a_adds_the_package_under_the_cursor_to_a_list(
+    settings: Settings, fakehub: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", fakehub.hub_url)
+    client = HubClient(settings)
+    db = Database(tmp_path / "state.db")
+    store = ListStore(db)
+    services = Services(settings=settings, db=db, hub=client, engine=FakeEngine(), lists=store)
+    app = make_app(settings, services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_hub(pilot)
+        await store.create("Flux pod kit")
+        await goto(pilot, screen, package(screen, "sdxl-base"))
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, AddToListScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        items = await store.items("Flux pod kit")
+    assert [i.ref for i in items] == ["hf:stabilityai/stable-diffusion-xl-base-1.0"]

@@ -103,7 +103,6 @@ class QueueItemView(Protocol):
         """Parameters of that key."""
         ...
 
-
     @property
     def final_path(self) -> str | None:
         """Where it landed, once done."""
@@ -234,6 +233,10 @@ class HubAPI(Protocol):
 
     async def check_token(self) -> None:
         """Raise an AuthError unless the token works."""
+        ...
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
         ...
 
 

@@ -101,6 +101,7 @@ class Services:
         closing: list[tuple[str, Callable[[], Awaitable[None]] | None]] = [
             ("engine", self.engine.stop if self.engine else None),
             ("civitai", self.civitai.close if self.civitai else None),
+            ("hub", self.hub.close if self.hub else None),
             ("hub_search", self.hub_search.aclose if self.hub_search else None),
             ("thumbnails", self.thumbnails.aclose if self.thumbnails else None),
             ("db", self.db.close if self.db else None),

@@ -182,3 +182,7 @@ class CachedHub:
     async def check_token(self) -> None:
         """Raise AuthError unless the token works."""
         await self.hub.check_token()
+
+    async def close(self) -> None:
+        """Close the client underneath."""
+        await self.hub.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modella_tui.ui.commands.base import Command
+from modella_tui.ui.commands.lists_commands import AddToList
 
 
 class SearchHub(Command):
@@ -76,5 +77,5 @@ class MoveLines(Command):
 
 
 HUB: tuple[type[Command], ...] = (
-    SearchHub, MarkHub, QueueHub, ReloadSizes, OpenNode, FoldNode, MoveLines,
+    SearchHub, MarkHub, QueueHub, AddToList, ReloadSizes, OpenNode, FoldNode, MoveLines,
 )  # fmt: skip

@@ -210,6 +210,8 @@ class BrowserScreen(BaseScreen):
         """Keep fetching while the screen is not full; an empty page is not the end."""
         if self.next_cursor is None or self.loading or self.empty_in_row >= MAX_EMPTY_PAGES:
             return
+        if not self.is_attached:
+            return  # called after a refresh that came once the screen was gone (the app quit)
         grid = self.grid
         filled = grid.rows * CARD_HEIGHT
         if filled < grid.size.height + CARD_HEIGHT or grid.cursor // grid.columns >= grid.rows - 2:

@@ -29,6 +29,7 @@ from modella_tui.core.i18n import t
 from modella_tui.core.protocols import HubAPI
 from modella_tui.core.store.cache import ResponseCache
 from modella_tui.core.units import human_size
+from modella_tui.ui.add_to_list import add_to_list
 from modella_tui.ui.commands.hub_commands import HUB
 from modella_tui.ui.hub_lines import FOLDER_MAX, LineContext, describe, folder_text, line
 from modella_tui.ui.hub_queueing import queue_hub
@@ -489,6 +490,17 @@ class HubScreen(BaseScreen):
         """(REF, file glob or None) of the marked files, else of the line under the cursor."""
         node = self.hub_tree.cursor_node
         return self.state.refs_of(node.data if node is not None else None)
+
+    def action_add_to_list(self) -> None:
+        """Add the marked files, else the package or file under the cursor, to a list."""
+        refs = self.selected_refs()
+        if not refs:
+            self.notify(t("ui.hub.nothing_to_queue"), severity="warning", markup=False)
+            return
+        node = self.hub_tree.cursor_node
+        marked = bool(self.state.marked())
+        title = "" if marked or node is None or node.data is None else title_of(node.data)
+        add_to_list(self.modella, refs, title or refs[0][0])
 
     # ----- language ---------------------------------------------------------------------------
     def relabel(self) -> None:

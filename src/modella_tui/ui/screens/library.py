@@ -25,7 +25,7 @@ from modella_tui.core.library_view import LibraryView, build_view
 from modella_tui.core.scan import ScanProgress, ScanReport, describe
 from modella_tui.ui import library_text
 from modella_tui.ui.commands.library_commands import LIBRARY
-from modella_tui.ui.messages import QueueChanged
+from modella_tui.ui.messages import LibraryChanged, QueueChanged
 from modella_tui.ui.screens.base import NARROW, BaseScreen
 from modella_tui.ui.screens.detail import DetailScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
@@ -314,6 +314,7 @@ class LibraryScreen(BaseScreen):
             self.cursor_key = f"{group}/file:{new}"
             shown = clean(new.name)
             self.notify(t("ui.library.renamed", name=shown, count=sidecars), markup=False)
+            self.app.post_message(LibraryChanged())
             self._reload()
             return None
 
@@ -351,6 +352,7 @@ class LibraryScreen(BaseScreen):
             ),
             markup=False,
         )
+        self.app.post_message(LibraryChanged())
         await self._apply(await _view(await library.snapshot()))
 
     def action_scan_library(self) -> None:
