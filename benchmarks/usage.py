@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from modella_tui.core.hub.packages import load_catalogue
-from modella_tui.core.library import LibraryIndex, walk
+from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library_files import walk
 from modella_tui.core.store.db import Database
 from modella_tui.core.usage import GROUPINGS, group_label, summarize
 from modella_tui.ui.hub_lines import LineContext, line

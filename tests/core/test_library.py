@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from modella_tui.core.library import LibraryIndex, classify, guess_from_folder, walk
+from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library_files import classify, guess_from_folder, walk
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modella_tui.core.library import LibrarySnapshot, LocalFile, ModelVersions
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile, ModelVersions
 from modella_tui.core.library_view import Group, build_view
 
 ROOT = Path("/m")
 
 
 def f(rel: str, size: int, **kw: object) -> LocalFile:
-    from modella_tui.core.library import classify
+    from modella_tui.core.library_files import classify
 
     return LocalFile(str(ROOT / rel), size, 0.0, classify(rel), **kw)  # type: ignore[arg-type]
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from modella_tui.core.library import LibraryIndex, LibrarySnapshot, LocalFile
+from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
 from modella_tui.core.usage import (

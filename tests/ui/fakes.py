@@ -20,7 +20,7 @@ from modella_tui.core.downloads.resolve import PlannedFile
 from modella_tui.core.errors import AuthError, LibraryError, ModellaError, NotFoundError
 from modella_tui.core.hub.browse import HubPick
 from modella_tui.core.hub.search import HubSearchResult
-from modella_tui.core.library import LibrarySnapshot, LocalFile, classify
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile, classify
 from modella_tui.core.library_ops import DeletePlan
 from modella_tui.core.models import (
     CivitaiFile,

@@ -11,7 +11,7 @@ from typing import Any
 
 from modella_tui.core.errors import AuthError
 from modella_tui.core.hub.packages import load_catalogue
-from modella_tui.core.library import LibrarySnapshot, LocalFile, ModelVersions, classify
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile, ModelVersions, classify
 from modella_tui.core.listfile import ListEntry
 from modella_tui.core.lists import ListStore
 from modella_tui.core.models import (

@@ -10,7 +10,8 @@ import pytest
 
 from modella_tui.core.config import Settings
 from modella_tui.core.downloads.events import StateChanged
-from modella_tui.core.library import LibraryIndex, LocalFile
+from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library_files import LocalFile
 from modella_tui.core.store.db import Database
 from modella_tui.ui.app import ModellaApp, make_app
 from modella_tui.ui.messages import ProgressInfo, QueueProgress

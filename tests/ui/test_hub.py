@@ -10,7 +10,7 @@ import pytest
 from modella_tui.core.config import Settings
 from modella_tui.core.hub.client import HubClient
 from modella_tui.core.hub.search import HubSearch, HubSearchResult
-from modella_tui.core.library import LocalFile
+from modella_tui.core.library_files import LocalFile
 from modella_tui.core.lists import ListStore
 from modella_tui.core.store.db import Database
 from modella_tui.ui.app import ModellaApp, make_app

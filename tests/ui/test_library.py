@@ -16,7 +16,8 @@ from textual.pilot import Pilot
 from modella_tui.core.civitai.client import CivitaiClient
 from modella_tui.core.config import Settings
 from modella_tui.core.errors import NetworkError
-from modella_tui.core.library import LibraryIndex, LibrarySnapshot, LocalFile
+from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile
 from modella_tui.core.models import CivitaiModel
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore

@@ -14,7 +14,8 @@ from textual.pilot import Pilot
 from modella_tui.core import paths
 from modella_tui.core.config import Settings
 from modella_tui.core.downloads.events import StateChanged
-from modella_tui.core.library import LibraryIndex, LocalFile
+from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library_files import LocalFile
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
 from modella_tui.ui.app import ModellaApp, make_app

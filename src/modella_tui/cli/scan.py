@@ -20,7 +20,8 @@ from modella_tui.cli.output import human_size, print_json, print_line
 from modella_tui.core.config import Settings
 from modella_tui.core.errors import NotFoundError
 from modella_tui.core.i18n import t
-from modella_tui.core.library import LibraryIndex, LocalFile
+from modella_tui.core.library import LibraryIndex
+from modella_tui.core.library_files import LocalFile
 from modella_tui.core.library_view import LibraryView, build_view, reclaim
 from modella_tui.core.scan import ScanProgress, ScanReport, describe
 from modella_tui.core.textsafe import clean

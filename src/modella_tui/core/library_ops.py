@@ -27,7 +27,7 @@ from pathlib import Path
 
 from modella_tui.core import paths
 from modella_tui.core.errors import LibraryError
-from modella_tui.core.library import classify
+from modella_tui.core.library_files import classify
 from modella_tui.core.protocols import QueueItemView
 from modella_tui.core.textsafe import clean
 

@@ -19,7 +19,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from modella_tui.core.library import LibrarySnapshot, LocalFile
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile
 from modella_tui.core.library_ops import SIDECAR_ENDINGS, stem
 
 SOURCE_ORDER = ("civitai", "huggingface", "unknown")

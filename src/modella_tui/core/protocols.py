@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from modella_tui.core.downloads.resolve import PlannedFile
     from modella_tui.core.errors import ModellaError
     from modella_tui.core.hub.search import HubSearchResult
-    from modella_tui.core.library import LibrarySnapshot, LocalFile
+    from modella_tui.core.library_files import LibrarySnapshot, LocalFile
     from modella_tui.core.library_ops import DeletePlan
     from modella_tui.core.listfile import ListEntry
     from modella_tui.core.lists import AddReport, LandedFile, ListInfo, ListItem

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 from modella_tui.core.errors import ModellaError, NotFoundError
 from modella_tui.core.i18n import t
-from modella_tui.core.library import LibrarySnapshot, LocalFile, ModelVersions
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile, ModelVersions
 from modella_tui.core.safetensors import HeaderInfo, is_safetensors, read_header
-from modella_tui.core.store import library as rows
+from modella_tui.core.store import scan_results as rows
 from modella_tui.core.units import human_size
 
 if TYPE_CHECKING:

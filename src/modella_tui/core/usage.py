@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from modella_tui.core.i18n import t
-from modella_tui.core.library import PARTIAL_SUFFIXES, SOURCES, LibrarySnapshot, LocalFile
+from modella_tui.core.library_files import PARTIAL_SUFFIXES, SOURCES, LibrarySnapshot, LocalFile
 from modella_tui.core.units import human_size
 
 GROUPINGS = ("source", "base", "type")

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from modella_tui.core.downloads.placement import target_dir
 from modella_tui.core.i18n import t
-from modella_tui.core.library import LocalFile
+from modella_tui.core.library_files import LocalFile
 from modella_tui.core.library_view import Group, LibraryView
 from modella_tui.ui.textutil import clean, human_size
 from modella_tui.ui.widgets.library_tree import Entry

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from modella_tui.core.library import LibrarySnapshot
+from modella_tui.core.library_files import LibrarySnapshot
 from modella_tui.core.protocols import LibraryStore
 
 _walks: weakref.WeakKeyDictionary[LibraryStore, asyncio.Future[LibrarySnapshot]] = (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modella_tui.core.config import Settings
-from modella_tui.core.library import LibrarySnapshot, LocalFile
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile
 from modella_tui.core.protocols import QueueItemView
 from modella_tui.core.usage import Usage, summarize, volume_of
 from modella_tui.ui.library_walk import walk_again, walk_once

@@ -19,7 +19,7 @@ from textual.widgets import Label, Tree
 
 from modella_tui.core.errors import ModellaError
 from modella_tui.core.i18n import t
-from modella_tui.core.library import LibrarySnapshot, LocalFile, ModelVersions
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile, ModelVersions
 from modella_tui.core.library_ops import busy_paths
 from modella_tui.core.library_view import LibraryView, build_view
 from modella_tui.core.scan import ScanProgress, ScanReport, describe

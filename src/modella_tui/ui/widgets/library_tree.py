@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from modella_tui.core.library import LocalFile
+from modella_tui.core.library_files import LocalFile
 from modella_tui.core.library_view import Group
 from modella_tui.ui.columns import middle
 

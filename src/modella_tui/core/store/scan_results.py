@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modella_tui.core.library import LocalFile, ModelVersions
+from modella_tui.core.library_files import LocalFile, ModelVersions
 from modella_tui.core.safetensors import HeaderInfo
 from modella_tui.core.store.db import Database
 
