@@ -17,7 +17,7 @@ from textual.widget import Widget
 
 from modella_tui.ui.textutil import fit
 
-SHORT = 6
+SHORT = 5
 """Cells of a shortened label."""
 
 
@@ -56,7 +56,14 @@ class TabBar(Widget):
         self.refresh()
 
     def _label(self, tab: Tab, level: int) -> str:
-        if tab.mode == self.current or level == 0:
+        if tab.mode == self.current:
+            return f" {tab.key} {tab.label} "
+        return self._other(tab, level)
+
+    @staticmethod
+    def _other(tab: Tab, level: int) -> str:
+        """A tab that is not the current one, at a level of detail."""
+        if level == 0:
             return f" {tab.key} {tab.label} "
         if level == 1:
             return f" {tab.key} {fit(tab.label, SHORT).rstrip()} "
@@ -65,10 +72,15 @@ class TabBar(Widget):
     def render(self) -> Text:
         """The tabs at the first level of detail that fits."""
         width = self.size.width
+        # The level is the first that fits whichever screen is current, so every screen shows the
+        # bar alike and it keeps its shape from one screen to the next.
+        full = [cell_len(f" {tab.key} {tab.label} ") for tab in self.tabs]
         for level in (0, 1, 2):
-            labels = [self._label(tab, level) for tab in self.tabs]
-            if sum(cell_len(x) for x in labels) <= width or level == 2:
+            short = [cell_len(self._other(tab, level)) for tab in self.tabs]
+            worst = max((sum(short) - s + f for s, f in zip(short, full, strict=True)), default=0)
+            if worst <= width or level == 2:
                 break
+        labels = [self._label(tab, level) for tab in self.tabs]
         line = Text(no_wrap=True, overflow="crop")
         self.spans = []
         for tab, label in zip(self.tabs, labels, strict=True):
