@@ -22,10 +22,9 @@ from modella_tui.core.usage import Usage, text_bar
 from modella_tui.ui.columns import middle
 from modella_tui.ui.commands.app_commands import NAVIGATION
 from modella_tui.ui.commands.usage_commands import DASHBOARD
-from modella_tui.ui.messages import LibraryChanged, ProgressInfo, QueueChanged, QueueProgress
-from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.messages import ProgressInfo, QueueProgress
+from modella_tui.ui.screens.usage_base import UsageScreenBase
 from modella_tui.ui.textutil import clean, duration, fit
-from modella_tui.ui.usage_data import UsageReader
 from modella_tui.ui.widgets.progress_cell import percent
 
 RUNNING = frozenset({"running", "verifying"})
@@ -183,7 +182,7 @@ def keys_text(width: int) -> Text:
     return out
 
 
-class DashboardScreen(BaseScreen):
+class DashboardScreen(UsageScreenBase):
     """The pod at a glance."""
 
     COMMANDS_LIST = DASHBOARD
@@ -195,7 +194,6 @@ class DashboardScreen(BaseScreen):
         self.items: Sequence[QueueItemView] = ()
         self.progress: dict[int, ProgressInfo] = {}
         self.usage: Usage | None = None
-        self.reader: UsageReader | None = None
 
     def compose(self) -> ComposeResult:
         """Two columns of sections (one when narrow), scrolling as a whole."""
@@ -213,11 +211,9 @@ class DashboardScreen(BaseScreen):
 
     def on_mount(self) -> None:
         """Queue rows and the index at once, then this run's walk of the folder."""
-        self.reader = UsageReader(self.modella.services, self.modella.settings)
         self.query_one("#dash-body").focus()
         self._draw()
-        self._reload()
-        self._walk(again=False)
+        self.start_reading()
 
     def on_resize(self, event: events.Resize) -> None:
         """Two columns from 100 cells, one below."""
@@ -244,41 +240,15 @@ class DashboardScreen(BaseScreen):
         self.query_one("#dash-downloads", Static).update(text)
 
     # ----- data -------------------------------------------------------------------------------
-    def on_queue_changed(self, message: QueueChanged) -> None:
-        """Downloads started, landed or failed."""
-        if self.is_mounted:
-            self._reload()
-
     def on_queue_progress(self, message: QueueProgress) -> None:
         """Bars move; only the downloads section is drawn again."""
         self.progress = dict(message.snapshot)
         if self.is_mounted:
             self._draw_downloads()
 
-    def on_library_changed(self, message: LibraryChanged) -> None:
-        """Files were deleted or renamed elsewhere in the app: read the whole index again."""
-        if self.is_mounted and self.reader is not None:
-            self.reader.stale = True
-            self._reload()
-
-    def on_screen_resume(self) -> None:
-        """Back here: read the queue and the index again."""
-        super().on_screen_resume()
-        if self.is_mounted and self.reader is not None:
-            self.reader.stale = True
-            self._reload()
-
     def action_rescan(self) -> None:
         """Walk the models folder again."""
         self._walk(again=True)
-
-    @work(group="dash-walk", exclusive=True, exit_on_error=False)
-    async def _walk(self, again: bool) -> None:
-        if self.reader is None:
-            return
-        await self.modella.ready.wait()
-        await self.reader.read("again" if again else "once")
-        self._reload()
 
     @work(group="dash", exclusive=True, exit_on_error=False)
     async def _reload(self) -> None:

@@ -19,10 +19,8 @@ from modella_tui.core.i18n import t
 from modella_tui.core.units import human_size
 from modella_tui.core.usage import GROUPINGS, Usage, group_label, reclaim_lines, volume_line
 from modella_tui.ui.commands.usage_commands import USAGE
-from modella_tui.ui.messages import LibraryChanged, QueueChanged
-from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.screens.usage_base import UsageScreenBase
 from modella_tui.ui.textutil import clean
-from modella_tui.ui.usage_data import UsageReader
 from modella_tui.ui.widgets.bar_chart import Bar, BarChart
 
 SHOWN = 4
@@ -72,7 +70,7 @@ def bars(usage: Usage, grouping: str) -> list[Bar]:
     ]
 
 
-class UsageScreen(BaseScreen):
+class UsageScreen(UsageScreenBase):
     """Where the space of the models folder goes."""
 
     COMMANDS_LIST = USAGE
@@ -82,7 +80,6 @@ class UsageScreen(BaseScreen):
     def __init__(self) -> None:
         super().__init__()
         self.usage: Usage | None = None
-        self.reader: UsageReader | None = None
 
     def compose(self) -> ComposeResult:
         """Totals, what can be freed, and a chart per grouping, in one scrolling column."""
@@ -96,41 +93,13 @@ class UsageScreen(BaseScreen):
 
     def on_mount(self) -> None:
         """What the index knows at once, then this run's walk of the folder."""
-        self.reader = UsageReader(self.modella.services, self.modella.settings)
         self.query_one("#usage-body").focus()
-        self._reload()
-        self._walk(again=False)
-
-    def on_queue_changed(self, message: QueueChanged) -> None:
-        """A download landed (or its `.part` went away): read the index again."""
-        if self.is_mounted:
-            self._reload()
-
-    def on_library_changed(self, message: LibraryChanged) -> None:
-        """A file was deleted or renamed elsewhere in the app: read the whole index again."""
-        if self.is_mounted and self.reader is not None:
-            self.reader.stale = True
-            self._reload()
-
-    def on_screen_resume(self) -> None:
-        """Back here: the models folder setting or the index may have changed meanwhile."""
-        super().on_screen_resume()
-        if self.is_mounted and self.reader is not None:
-            self.reader.stale = True
-            self._reload()
+        self.start_reading()
 
     def action_rescan(self) -> None:
         """Walk the folder again (files copied in by hand, deleted outside the app)."""
         self.query_one("#usage-summary", Static).update(t("ui.usage.scanning"))
         self._walk(again=True)
-
-    @work(group="usage-walk", exclusive=True, exit_on_error=False)
-    async def _walk(self, again: bool) -> None:
-        if self.reader is None:
-            return
-        await self.modella.ready.wait()
-        await self.reader.read("again" if again else "once")
-        self._reload()  # the walk stored what it found; one reload draws it
 
     @work(group="usage", exclusive=True, exit_on_error=False)
     async def _reload(self) -> None:

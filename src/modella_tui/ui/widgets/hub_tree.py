@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from modella_tui.core.errors import ModellaError
@@ -27,12 +26,13 @@ from modella_tui.ui.hub_state import (
     PackNode,
     RepoNode,
 )
+from modella_tui.ui.widgets.folding_tree import FoldingTree
 
 LineMaker = Callable[[NodeData, int], Text]
 """(node data, width in cells) → the line's text."""
 
 
-class HubTree(Tree[NodeData]):
+class HubTree(FoldingTree[NodeData]):
     """`space` is the screen's (marking), not the tree's; left and right fold and unfold."""
 
     DEFAULT_CSS = """
@@ -140,16 +140,6 @@ class HubTree(Tree[NodeData]):
             node = stack.pop()
             node.refresh()
             stack.extend(node.children)
-
-    def action_fold(self) -> None:
-        """Close the open branch under the cursor, else go to its parent."""
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.allow_expand and node.is_expanded:
-            node.collapse()
-        elif node.parent is not None and node.parent is not self.root:
-            self.move_cursor(node.parent)
 
     def action_unfold(self) -> None:
         """Open the branch under the cursor, else go to its first child."""

@@ -22,6 +22,7 @@ from textual.widgets.tree import TreeNode
 from modella_tui.core.library_files import LocalFile
 from modella_tui.core.library_view import Group
 from modella_tui.ui.columns import middle
+from modella_tui.ui.widgets.folding_tree import FoldingTree
 
 SIZE_CELLS = 9
 MIN_NAME = 8
@@ -44,7 +45,7 @@ class Entry:
     offset: int = 0
 
 
-class LibraryTree(Tree[Entry]):
+class LibraryTree(FoldingTree[Entry]):
     """A tree whose groups are filled in when opened; `right` opens, `left` closes or goes up."""
 
     DEFAULT_CSS = """
@@ -150,16 +151,6 @@ class LibraryTree(Tree[Entry]):
             node.expand()
         elif node.children:
             self.move_cursor(node.children[0])
-
-    def action_fold(self) -> None:
-        """Close a group, or go up to the group a line belongs to."""
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.allow_expand and node.is_expanded:
-            node.collapse()
-        elif node.parent is not None and node.parent is not self.root:
-            self.move_cursor(node.parent)
 
     # ----- drawing -------------------------------------------------------------------------------
     def _room(self, entry: Entry) -> int:
