@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from modella_tui.core.errors import EXIT_USAGE, UsageError
-from modella_tui.serve.auth import TOKEN_ENV, Gate, is_loopback
+from modella_tui.core.urlsafe import is_loopback
+from modella_tui.serve.auth import TOKEN_ENV, Gate
 from modella_tui.serve.server import _RedactFilter, build_config
 from tests.serve.conftest import TOKEN, MakeClient
 

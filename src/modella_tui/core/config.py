@@ -16,6 +16,7 @@ import tomli_w
 from modella_tui.core import paths
 from modella_tui.core.civitai.vocab import PERIODS, SORTS, TYPES
 from modella_tui.core.errors import ConfigError
+from modella_tui.core.urlsafe import is_loopback
 
 LAYOUTS = ("forge", "comfyui", "by-source")
 THEMES = ("dark", "light", "high-contrast")
@@ -184,22 +185,9 @@ def _check_base_url(key: str, value: str) -> None:
         or parts.fragment
     ):
         raise ConfigError("error.config_url", key=key)
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         # The API key would cross the network in clear text: plain http is for a local server only.
         raise ConfigError("error.config_url_https", key=key)
-
-
-def is_loopback_host(host: str) -> bool:
-    """`localhost`, an address in 127.0.0.0/8, or `::1`: a host that never leaves this machine."""
-    import ipaddress
-
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(repr=False)

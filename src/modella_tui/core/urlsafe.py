@@ -123,3 +123,14 @@ async def resolve_fetchable(host: str, port: int) -> list[str]:
         if str(address) not in found:
             found.append(str(address))
     return sorted(found, key=lambda a: ":" in a)  # stable: IPv4 first, resolver order kept
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`: addresses no other machine can reach."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from modella_tui.core.config import Secret
 from modella_tui.core.errors import UsageError
 from modella_tui.core.textsafe import clean, redact_url
+from modella_tui.core.urlsafe import is_loopback
 
 TOKEN_ENV = "MODELLA_SERVE_TOKEN"
 RUNPOD_ENV = "RUNPOD_POD_ID"
@@ -25,17 +25,6 @@ _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 _POD_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _USERINFO = re.compile(r"//[^/?#@]*@")
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and `localhost`: addresses no other machine can reach."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _parse_public_url(url: str) -> tuple[str, str, int]:
