@@ -121,6 +121,8 @@ class Checkpointer(JobState):
             return {s.start: s.done for s in self.segments}
 
     def _start_writeback(self) -> None:
+        if self._writeback is not None:
+            return
         if self.total is not None and self.total <= WRITEBACK_STEP:
             return  # a small file: the one sync before its rename is all it needs
         self._writeback = Writeback(

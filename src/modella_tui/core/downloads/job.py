@@ -66,7 +66,9 @@ class Job(RangePlanner, Receiver, Checkpointer):
         try:
             await self._validate_existing()
             self._new_hasher(rfd)
-            self._start_writeback()
+            if self.total is not None or self.segments:
+                # A fresh download learns its size from the first answer (see _fetch_all).
+                self._start_writeback()
             ticker = asyncio.create_task(self._tick(), name="modella-checkpoint")
             restarts = 0
             first: Opened | None = None
@@ -123,7 +125,8 @@ class Job(RangePlanner, Receiver, Checkpointer):
             await asyncio.shield(self._stop_writeback())
         if self._hasher is not None:
             self._hasher.stop()
-            await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
+            if not self._hasher.ended:  # after a success it has ended already
+                await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
         for fd in (self._fd, rfd):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -210,6 +213,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
             first = await self._retrying(lambda: self._open(0, None, probe=True))
             await self._adopt(first)
             await self._plan(first)
+            self._start_writeback()  # now that the size is known (a small file needs none)
         elif first is None:
             self._ranges_ok = self.total is not None  # each ranged answer is checked anyway
         self._pool = BufferPool(self._buffer_size(), POOL_BUFFERS)

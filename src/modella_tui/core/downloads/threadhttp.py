@@ -1,8 +1,8 @@
 """An httpx transport whose requests run on the stdlib `http.client` in threads.
 
 httpx stays the client: the Fetcher's redirect handling, auth-only-to-the-API-host and status checks
-are unchanged. Only the wire work moves: each request is sent and its headers read in a short-lived
-thread, and the body is a `ThreadBody` whose `readinto()` a download worker thread calls directly, so
+are unchanged. Only the wire work moves: each request is sent and its headers read in a pooled thread
+(`workers.REQUESTS`), and the body is a `ThreadBody` whose `readinto()` a download worker thread calls directly, so
 file bytes are received into the engine's own buffers with no copy in Python and no event-loop work
 per chunk (h11/anyio cost ≈ 1 s of loop CPU per GiB). Anything else reading the body (an error page,
 a redirect) can still iterate it asynchronously.
@@ -15,65 +15,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import queue
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+
+from modella_tui.core.downloads.workers import RECEIVERS, REQUESTS
+
+__all__ = ["RECEIVERS", "REQUESTS", "ThreadBody", "ThreadTransport", "thread_body"]
 
 KEEP_PER_HOST = 16
 BODY_EXTENSION = "modella_thread_body"
 ITER_CHUNK = 256 * 1024
 
 Key = tuple[str, str, int]
-IDLE_THREAD_S = 30.0  # a pooled thread with no work for this long ends
-
-
-class DaemonPool:
-    """Reused daemon threads for blocking work (requests, body reads).
-
-    Starting a thread waits for it to get the GIL (about a millisecond under load, many times per
-    small file); these threads are kept and reused. Being daemons, a read blocked at exit never
-    keeps the process alive (a ThreadPoolExecutor joins its threads at exit).
-    """
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._idle = 0
-
-    def submit(self, fn: Callable[[], None]) -> None:
-        """Run `fn` in a pooled thread (it must handle its own errors)."""
-        with self._lock:
-            spawn = self._idle == 0
-            if not spawn:
-                self._idle -= 1
-        self._jobs.put(fn)
-        if spawn:
-            threading.Thread(target=self._run, name=self._name, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                fn = self._jobs.get(timeout=IDLE_THREAD_S)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle > 0:
-                        self._idle -= 1
-                        return
-                continue
-            with contextlib.suppress(BaseException):
-                fn()
-            with self._lock:
-                self._idle += 1
-
-
-REQUESTS = DaemonPool("modella-http")
-RECEIVERS = DaemonPool("modella-recv")
 
 
 class ThreadBody(httpx.AsyncByteStream):

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from modella_tui.core.downloads.workers import HASHERS
+
 Buffer = bytes | bytearray | memoryview
 
 READ_BLOCK = 8 * 1024 * 1024
@@ -115,8 +117,8 @@ class OrderedHasher:
         self._target: int | None = None  # set by finish(): hash up to here, then stop
         self._stopped = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="modella-hash", daemon=True)
-        self._thread.start()
+        self._ended = threading.Event()
+        HASHERS.submit(self._run)  # a reused thread: starting one per file costs the loop time
 
     def written(
         self,
@@ -153,7 +155,7 @@ class OrderedHasher:
         with self._cond:
             self._target = total
             self._cond.notify()
-        self._thread.join()
+        self._ended.wait()
         if self._error is not None:
             raise self._error
         if self.hashed != total:
@@ -172,8 +174,13 @@ class OrderedHasher:
                 release()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the thread to end (after `stop` or `finish`)."""
-        self._thread.join(timeout)
+        """Wait for the hashing to end (after `stop` or `finish`)."""
+        self._ended.wait(timeout)
+
+    @property
+    def ended(self) -> bool:
+        """True once the hashing has ended (nothing left to wait for)."""
+        return self._ended.is_set()
 
     def _contiguous_end(self) -> int:
         for start, end in self._present:
@@ -191,9 +198,12 @@ class OrderedHasher:
             with self._cond:
                 left = list(self._kept.values())
                 self._kept.clear()
-            for _end, _bufs, release in left:
-                if release is not None:
-                    release()
+            try:
+                for _end, _bufs, release in left:
+                    if release is not None:
+                        release()
+            finally:
+                self._ended.set()
 
     def _loop(self) -> None:
         while True:
