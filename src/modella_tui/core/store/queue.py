@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,11 +212,14 @@ class QueueStore:
     async def finish(self, item_id: int, landed: Landed, **extra: Any) -> bool:
         """Record a landed file, forget its ranges and mark the item done, in one transaction."""
         sql, args = self._state_sql(item_id, "done", None, None, None, extra)
-        async with self.db.write() as conn:
-            await conn.execute(_LANDED_SQL, self._landed_args(landed))
-            await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
-            cur = await conn.execute(sql, args)
-            return (cur.rowcount or 0) > 0
+        landed_args = self._landed_args(landed)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            conn.execute(_LANDED_SQL, landed_args)
+            conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
+            return (conn.execute(sql, args).rowcount or 0) > 0
+
+        return await self.db.transaction(work)
 
     async def set_state(
         self,
@@ -229,9 +233,7 @@ class QueueStore:
     ) -> bool:
         """Move an item to `state` (optionally only from some states); return whether it moved."""
         sql, args = self._state_sql(item_id, state, error, params, only_from, extra)
-        async with self.db.write() as conn:
-            cur = await conn.execute(sql, args)
-            return (cur.rowcount or 0) > 0
+        return await self.db.transaction(lambda conn: (conn.execute(sql, args).rowcount or 0) > 0)
 
     def _state_sql(
         self,
@@ -276,12 +278,17 @@ class QueueStore:
         Written bytes count while this is the boot that recorded them (a killed process leaves
         them in the page cache); after a reboot only the synced ones do.
         """
-        row = await self.db.fetchone("SELECT boot_id FROM queue_items WHERE id = ?", (item_id,))
+
+        def work(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
+            row = conn.execute("SELECT boot_id FROM queue_items WHERE id = ?", (item_id,))
+            return row.fetchone(), conn.execute(
+                "SELECT start, end, done, synced FROM queue_segments WHERE item_id = ? "
+                "ORDER BY start",
+                (item_id,),
+            ).fetchall()
+
+        row, rows = await self.db.read(work)
         same_boot = bool(boot_id) and row is not None and row["boot_id"] == boot_id
-        rows = await self.db.fetchall(
-            "SELECT start, end, done, synced FROM queue_segments WHERE item_id = ? ORDER BY start",
-            (item_id,),
-        )
         out = []
         for r in rows:
             synced = min(r["synced"], r["done"])
@@ -303,51 +310,55 @@ class QueueStore:
         With `state`, the item moves to it in the same transaction.
         """
         done = sum(s.done for s in segments)
-        async with self.db.write() as conn:
-            if state is not None:
-                sql, args = self._state_sql(item_id, state, None, None, None, {})
-                await conn.execute(sql, args)
-            await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
-            await conn.executemany(
+        moved = self._state_sql(item_id, state, None, None, None, {}) if state else None
+        rows = [
+            (item_id, s.start, -1 if s.end is None else s.end, s.done, min(s.synced, s.done))
+            for s in segments
+        ]
+        now = self._now()
+
+        def work(conn: sqlite3.Connection) -> None:
+            if moved is not None:
+                conn.execute(*moved)
+            conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
+            conn.executemany(
                 "INSERT INTO queue_segments (item_id, start, end, done, synced) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [
-                    (
-                        item_id,
-                        s.start,
-                        -1 if s.end is None else s.end,
-                        s.done,
-                        min(s.synced, s.done),
-                    )
-                    for s in segments
-                ],
+                rows,
             )
-            await conn.execute(
+            conn.execute(
                 "UPDATE queue_items SET bytes_done = ?, etag = ?, boot_id = ?, updated_at = ? "
                 "WHERE id = ?",
-                (done, etag, boot_id or None, self._now(), item_id),
+                (done, etag, boot_id or None, now, item_id),
             )
+
+        await self.db.transaction(work)
 
     async def clear_segments(self, item_id: int) -> None:
         """Forget the ranges of one item (restart from zero)."""
-        async with self.db.write() as conn:
-            await conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
-            await conn.execute(
+        now = self._now()
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
+            conn.execute(
                 "UPDATE queue_items SET bytes_done = 0, etag = NULL, updated_at = ? WHERE id = ?",
-                (self._now(), item_id),
+                (now, item_id),
             )
+
+        await self.db.transaction(work)
 
     async def delete_finished(self) -> list[int]:
         """Remove done/failed/cancelled rows; return their ids."""
-        async with self.db.write() as conn:
-            cur = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            cur = conn.execute(
                 "SELECT id FROM queue_items WHERE state IN ('done','failed','cancelled')"
             )
-            ids = [int(r[0]) for r in await cur.fetchall()]
-            await conn.execute(
-                "DELETE FROM queue_items WHERE state IN ('done','failed','cancelled')"
-            )
-        return ids
+            ids = [int(r[0]) for r in cur.fetchall()]
+            conn.execute("DELETE FROM queue_items WHERE state IN ('done','failed','cancelled')")
+            return ids
+
+        return await self.db.transaction(work)
 
     async def record_landed(self, landed: Landed) -> None:
         """Insert (or refresh) the library row of a landed file."""
@@ -362,14 +373,18 @@ class QueueStore:
 
     async def known_hash(self, path: str, size: int, mtime: float) -> str | None:
         """A SHA256 already known for this exact file (library or scan cache), without hashing."""
-        row = await self.db.fetchone(
-            "SELECT sha256 FROM downloaded_models WHERE path = ? AND size = ? AND verified = 1",
-            (path, size),
-        )
-        if row and row[0]:
-            return str(row[0])
-        row = await self.db.fetchone(
-            "SELECT sha256 FROM local_files WHERE path = ? AND size = ? AND mtime = ?",
-            (path, size, mtime),
-        )
-        return str(row[0]) if row and row[0] else None
+
+        def work(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT sha256 FROM downloaded_models WHERE path = ? AND size = ? AND verified = 1",
+                (path, size),
+            ).fetchone()
+            if row and row[0]:
+                return str(row[0])
+            row = conn.execute(
+                "SELECT sha256 FROM local_files WHERE path = ? AND size = ? AND mtime = ?",
+                (path, size, mtime),
+            ).fetchone()
+            return str(row[0]) if row and row[0] else None
+
+        return await self.db.read(work)
