@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -17,6 +18,8 @@ from modella_tui.core.config import Settings
 from modella_tui.core.textsafe import redact
 
 if TYPE_CHECKING:
+    import httpx
+
     from modella_tui.core.civitai.client import CivitaiClient
     from modella_tui.core.hub.client import HubClient
     from modella_tui.core.store.db import Database
@@ -49,30 +52,58 @@ class Clients:
     db: Database
     civitai: CivitaiClient
     hub: HubClient
+    http: httpx.AsyncClient | None = None  # the engine's client, shared with the look-ups
+
+    async def open_db(self) -> None:
+        """Open the state database (once); its notices go to stderr."""
+        if self.db.is_open:
+            return
+        await self.db.open()
+        for note in self.db.notes:
+            sys.stderr.write(note + "\n")
 
 
 @asynccontextmanager
-async def open_clients(settings: Settings) -> AsyncIterator[Clients]:
-    """Open the database and both clients; always close them (an open aiosqlite hangs exit)."""
+async def open_clients(settings: Settings, *, for_download: bool = False) -> AsyncIterator[Clients]:
+    """Open the database and both clients; always close them (an open aiosqlite hangs exit).
+
+    `for_download` builds the engine's HTTP client and lets the Civitai look-ups share it (one
+    connection pool for look-ups, downloads and previews); their answers are cached in one
+    transaction (see `ResponseCache`), and the database is opened by the caller (`open_db`), so
+    the look-ups can start first.
+    """
     from modella_tui.core.civitai.client import CivitaiClient
     from modella_tui.core.hub.client import HubClient
     from modella_tui.core.store.cache import ResponseCache
     from modella_tui.core.store.db import Database
 
+    http = None
+    if for_download:
+        from modella_tui.core.downloads.threadhttp import make_client
+
+        http = make_client()
     db = Database(paths.db_path())
-    await db.open()
-    for note in db.notes:
-        sys.stderr.write(note + "\n")
+    cache = ResponseCache(db, batch=for_download)
     civitai = CivitaiClient(
         settings.civitai_url,
         settings.civitai_key,
-        ResponseCache(db),
+        cache,
+        http=http,
         cache_ttl=60.0 * int(settings.get("cache_minutes")),
     )
     hub = HubClient(settings)
+    clients = Clients(db=db, civitai=civitai, hub=hub, http=http)
     try:
-        yield Clients(db=db, civitai=civitai, hub=hub)
+        if not for_download:
+            await clients.open_db()
+        yield clients
     finally:
-        await civitai.close()
-        await hub.close()
-        await db.close()
+        try:
+            with contextlib.suppress(Exception):
+                await cache.flush()
+            await civitai.close()
+            await hub.close()
+            if http is not None:
+                await http.aclose()
+        finally:
+            await db.close()

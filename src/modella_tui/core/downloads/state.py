@@ -8,7 +8,6 @@ import os
 import shutil
 import stat
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,9 @@ from modella_tui.core.downloads.checkpoints import read_boot_id
 from modella_tui.core.downloads.events import Event, StateChanged
 from modella_tui.core.downloads.job import MULTI_MIN, Job
 from modella_tui.core.downloads.lease import LEASE_TTL, Lease
-from modella_tui.core.downloads.threadhttp import ThreadTransport
+from modella_tui.core.downloads.threadhttp import make_client
 from modella_tui.core.downloads.transfer import Timeouts
 from modella_tui.core.downloads.verify import sha256_file
-from modella_tui.core.http import USER_AGENT
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import QueueStore
 
@@ -179,19 +177,5 @@ class EngineState:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            # Requests and bodies run on http.client in threads (see threadhttp), except behind a
-            # proxy from the environment, which httpx's own transport honours.
-            transport = None if _env_proxies() else ThreadTransport()
-            self._http = httpx.AsyncClient(
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-                transport=transport,
-            )
+            self._http = make_client()
         return self._http
-
-
-def _env_proxies() -> bool:
-    """True when the environment names an HTTP(S) proxy (httpx would use it)."""
-    proxies = urllib.request.getproxies()
-    return any(k in proxies for k in ("http", "https", "all"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import os
 import socket
 import ssl
 import threading
@@ -24,8 +25,17 @@ from typing import Any
 import httpx
 
 from modella_tui.core.downloads.workers import RECEIVERS, REQUESTS
+from modella_tui.core.http import USER_AGENT
 
-__all__ = ["RECEIVERS", "REQUESTS", "ThreadBody", "ThreadTransport", "thread_body"]
+__all__ = [
+    "RECEIVERS",
+    "REQUESTS",
+    "ThreadBody",
+    "ThreadTransport",
+    "env_proxies",
+    "make_client",
+    "thread_body",
+]
 
 KEEP_PER_HOST = 16
 BODY_EXTENSION = "modella_thread_body"
@@ -221,8 +231,9 @@ class ThreadTransport(httpx.AsyncBaseTransport):
                     aborted = call.aborted
                 if aborted:
                     raise httpx.ConnectError("cancelled", request=request)
-                # Headers must come within `connect` (the Fetcher passes its 30 s headers limit).
-                sock.settimeout(connect)
+                # As with httpx, the read timeout bounds the wait for the headers (the Fetcher
+                # also bounds the whole exchange by its headers limit).
+                sock.settimeout(read if read is not None else connect)
                 conn.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
                 for k, v in headers:
                     conn.putheader(k, v)
@@ -273,3 +284,28 @@ def thread_body(response: httpx.Response) -> ThreadBody | None:
     """The response's ThreadBody when its body can be read from a worker thread."""
     stream = response.extensions.get(BODY_EXTENSION)
     return stream if isinstance(stream, ThreadBody) else None
+
+
+def make_client() -> httpx.AsyncClient:
+    """The engine's HTTP client: requests and bodies on `http.client` in pooled threads, redirects
+    left to the caller; httpx's own transport behind a proxy from the environment (it honours it).
+
+    TLS settings are made on the first https connection, in a worker thread: a command that only
+    talks plain HTTP (or has not reached its first request yet) does not wait for them.
+    """
+    transport = None if env_proxies() else ThreadTransport()
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        transport=transport,
+    )
+
+
+def env_proxies() -> bool:
+    """True when the environment names an HTTP(S) proxy (httpx would use it)."""
+    for name, value in os.environ.items():
+        scheme, _, rest = name.lower().rpartition("_")
+        if rest == "proxy" and scheme in ("http", "https", "all") and value:
+            return True
+    return False

@@ -76,6 +76,7 @@ class Database:
         self.notes: list[str] = []  # user-facing notices (backup made, network FS)
         self._write_lock = asyncio.Lock()
         self.journal_mode = "wal"
+        self._ready = False  # open() finished: migrated and usable
 
     async def open(self) -> Database:
         """Connect, set pragmas, migrate; a corrupt file is set aside and a fresh one made."""
@@ -97,7 +98,13 @@ class Database:
         except BaseException:
             await self.close()  # a connection left open (a newer schema, say) hangs exit
             raise
+        self._ready = True
         return self
+
+    @property
+    def is_open(self) -> bool:
+        """True between a finished `open()` and `close()`."""
+        return self._ready and self.conn is not None
 
     async def _connect_and_migrate(self) -> None:
         self.conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -163,6 +170,7 @@ class Database:
 
     async def close(self) -> None:
         """Always called: an unclosed aiosqlite connection hangs interpreter exit."""
+        self._ready = False
         if self.conn is not None:
             conn, self.conn = self.conn, None
             with contextlib.suppress(Exception):
