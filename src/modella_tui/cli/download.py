@@ -199,7 +199,7 @@ async def _work(
     from modella_tui.core.downloads.engine import Summary
 
     show = _TtyProgress() if is_tty() else _LineProgress()
-    names = {i.id: i.file_name for i in await engine.items()}
+    names = {b.id: b.file_name for b in await engine.store.briefs()}
     engine.add_listener(lambda event: show.on_event(event, names))
     try:
         with show:

@@ -123,7 +123,7 @@ class Admission(EngineState):
             await self.store.clear_segments(existing.id)
             await self._set_state(existing.id, "pending", attempts=0, verified=0, final_path=None)
             return AddResult("requeued", existing.id, key="engine.requeued")
-        active = await self.store.in_states("pending", "running", "verifying", "paused")
+        active = await self.store.briefs("pending", "running", "verifying", "paused")
         taken = {Path(o.target_dir) / o.file_name: o for o in active}
         other = taken.get(target.final)
         if other is not None and sha is not None and other.sha256 == sha:

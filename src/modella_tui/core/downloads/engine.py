@@ -82,8 +82,8 @@ class DownloadEngine(Admission, Landing, Recovery):
         if held:
             self.lease.start_heartbeat()
             await self._reconcile()
-        for item in await self.store.all():
-            self._known[item.id] = (item.state, item.bytes_done)
+        for brief in await self.store.briefs():
+            self._known[brief.id] = (brief.state, brief.bytes_done)
         self._main = asyncio.create_task(self._main_loop(), name="modella-engine")
         self._ticker = asyncio.create_task(self._progress_loop(), name="modella-progress")
         return held
@@ -220,22 +220,28 @@ class DownloadEngine(Admission, Landing, Recovery):
 
     async def _schedule(self) -> None:
         free = self.max_parallel - len(self._tasks)
-        if free <= 0:
-            return
-        for item in await self.store.in_states("pending"):
-            if free <= 0:
-                break
-            if item.id in self._tasks:
-                continue
-            await self._rebase(item)
-            if await self._wait_if_blocked(item):
-                continue
-            if not await self._set_state(item.id, "running", only_from=("pending",)):
-                continue
-            item.state = "running"
-            task = asyncio.create_task(self._work(item), name=f"modella-item-{item.id}")
-            self._tasks[item.id] = task
-            free -= 1
+        while free > 0:
+            # Only as many rows as there are free slots: the loop runs at every state change, and
+            # decoding every pending row each time costs a long queue dearly.
+            batch = await self.store.in_states("pending", limit=free)
+            started = skipped = 0
+            for item in batch:
+                if item.id in self._tasks:
+                    skipped += 1
+                    continue
+                await self._rebase(item)
+                if await self._wait_if_blocked(item):
+                    continue  # now paused: the next batch does not hold it
+                if not await self._set_state(item.id, "running", only_from=("pending",)):
+                    skipped += 1
+                    continue
+                item.state = "running"
+                task = asyncio.create_task(self._work(item), name=f"modella-item-{item.id}")
+                self._tasks[item.id] = task
+                started += 1
+            free -= started
+            if len(batch) < free + started or skipped:
+                return  # no more pending rows (or some are not ours to start right now)
 
     def reconfigure(
         self,

@@ -49,7 +49,7 @@ class Recovery(EngineState):
         return [p for p, data in await self._unknown_metas() if not partmeta.is_signed(data, key)]
 
     async def _unknown_metas(self) -> list[tuple[Path, dict[str, Any]]]:
-        known = {i.dedupe_key for i in await self.store.all()}
+        known = {i.dedupe_key for i in await self.store.briefs()}
         found = await asyncio.to_thread(_find_part_metas, self._all_roots())
         out = []
         for path, data in found:

@@ -92,6 +92,22 @@ class QueueItem:
         )
 
 
+@dataclass(frozen=True)
+class ItemBrief:
+    """The columns of a queue row the engine's bookkeeping needs, without decoding its JSON."""
+
+    id: int
+    state: str
+    dedupe_key: str
+    target_dir: str
+    file_name: str
+    sha256: str | None
+    bytes_done: int
+
+
+_BRIEF_COLUMNS = "id, state, dedupe_key, target_dir, file_name, sha256, bytes_done"
+
+
 @dataclass
 class Segment:
     """A byte range of one file; `done` bytes from `start` are written. `end` None = unknown size.
@@ -188,14 +204,25 @@ class QueueStore:
         rows = await self.db.fetchall("SELECT * FROM queue_items ORDER BY id")
         return [QueueItem.from_row(r) for r in rows]
 
-    async def in_states(self, *states: str) -> list[QueueItem]:
-        """Items in any of `states`, by priority then age."""
+    async def in_states(self, *states: str, limit: int | None = None) -> list[QueueItem]:
+        """Items in any of `states`, by priority then age (the first `limit` of them)."""
         marks = ", ".join("?" for _ in states)
-        rows = await self.db.fetchall(
-            f"SELECT * FROM queue_items WHERE state IN ({marks}) ORDER BY priority DESC, id",
-            states,
-        )
+        sql = f"SELECT * FROM queue_items WHERE state IN ({marks}) ORDER BY priority DESC, id"
+        args: list[Any] = list(states)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        rows = await self.db.fetchall(sql, args)
         return [QueueItem.from_row(r) for r in rows]
+
+    async def briefs(self, *states: str) -> list[ItemBrief]:
+        """Every item (or those in `states`) in brief, oldest first: a long history of rows with
+        their sidecar metadata is cheap to go through this way."""
+        sql = f"SELECT {_BRIEF_COLUMNS} FROM queue_items"
+        if states:
+            sql += f" WHERE state IN ({', '.join('?' for _ in states)})"
+        rows = await self.db.fetchall(sql + " ORDER BY id", states)
+        return [ItemBrief(*tuple(r)) for r in rows]
 
     async def count_active(self) -> int:
         """How many items still have work (pending, running, verifying)."""
