@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
 from importlib import resources
@@ -118,7 +119,7 @@ class Database:
         """Set the pragmas, check the file and migrate it (on the database's thread)."""
         raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         raw.execute("PRAGMA foreign_keys = ON")
-        raw.execute(f"PRAGMA journal_mode = {self.journal_mode}").fetchone()
+        _set_journal_mode(raw, self.journal_mode)
         if self.journal_mode == "wal":
             # In WAL mode NORMAL never corrupts the database; a power cut may only undo the last
             # commits, which the queue rebuilds (ranges trusted after a reboot are those written
@@ -241,6 +242,23 @@ class Database:
         """The first row of a query, if any (see fetchall)."""
         rows = list(await self._c().execute_fetchall(sql, tuple(params)))
         return rows[0] if rows else None
+
+
+def _set_journal_mode(raw: sqlite3.Connection, mode: str) -> None:
+    """Switch the journal mode, waiting while another process does the same.
+
+    Processes opening a new database at once (the tabs of `modella serve`) race to switch it to
+    WAL; the losers get "database is locked" at once, without the busy timeout, so they retry.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            raw.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _in_transaction(work: Callable[[sqlite3.Connection], T], raw: sqlite3.Connection) -> T:
