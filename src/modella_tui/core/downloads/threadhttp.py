@@ -40,6 +40,7 @@ __all__ = [
 KEEP_PER_HOST = 16
 BODY_EXTENSION = "modella_thread_body"
 ITER_CHUNK = 256 * 1024
+WHOLE_BODY = 1024 * 1024  # a body declared this small (and not a range) is read with its headers
 
 Key = tuple[str, str, int]
 
@@ -104,19 +105,45 @@ class ThreadBody(httpx.AsyncByteStream):
             with contextlib.suppress(Exception):
                 self._conn.close()
 
+    def _fill(self, view: memoryview) -> tuple[int, bool]:
+        """Read until `view` is full or the body ends (blocking); (bytes read, at the end)."""
+        got = 0
+        while got < len(view):
+            n = self.readinto(view[got:])
+            if not n:
+                return got, True
+            got += n
+        return got, self.complete
+
+    def read_all(self) -> bytes:
+        """The whole (small) body, read here and now (blocking); the connection is then free."""
+        parts = []
+        buf = bytearray(min(ITER_CHUNK, max(1, self._left or ITER_CHUNK)))
+        view = memoryview(buf)
+        while True:
+            n, end = self._fill(view)
+            parts.append(bytes(view[:n]))
+            if end:
+                break
+        self.close()
+        return b"".join(parts)
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
         buf = bytearray(ITER_CHUNK)
         view = memoryview(buf)
         while True:
             try:
-                n = await asyncio.to_thread(self.readinto, view)
+                # A chunk at a time, each read whole in one trip to a worker thread (a small body
+                # is one trip, its end included).
+                n, end = await asyncio.to_thread(self._fill, view)
             except TimeoutError:
                 raise httpx.ReadTimeout("no data in time") from None
             except (OSError, http.client.HTTPException) as exc:
                 raise httpx.ReadError(type(exc).__name__) from None
-            if not n:
+            if n:
+                yield bytes(view[:n])
+            if end:
                 return
-            yield bytes(view[:n])
 
     async def aclose(self) -> None:
         """Close (see `close`)."""
@@ -253,6 +280,33 @@ class ThreadTransport(httpx.AsyncBaseTransport):
             # Body reads: the idle timeout (None = block).
             sock.settimeout(read)
             stream = ThreadBody(self, key, conn, sock, resp)
+            if (
+                "range" not in request.headers
+                and resp.length is not None
+                and (resp.length <= WHOLE_BODY)
+            ):
+                # A small answer (an API's JSON, a redirect, a preview image) is read here, in
+                # this thread: no further trips for its body, and its connection is free at once.
+                # Ranged requests are file transfers: their bodies stay for the receive threads.
+                try:
+                    data = stream.read_all()
+                except TimeoutError:
+                    stream.abort()
+                    stream.close()
+                    raise httpx.ReadTimeout("no data in time", request=request) from None
+                except (OSError, http.client.HTTPException) as exc:
+                    stream.abort()
+                    stream.close()
+                    raise httpx.ReadError(type(exc).__name__, request=request) from None
+                return httpx.Response(
+                    resp.status,
+                    headers=resp.getheaders(),
+                    stream=httpx.ByteStream(data),  # read (and decoded) as any body would be
+                    extensions={
+                        "http_version": b"HTTP/1.1",
+                        "reason_phrase": resp.reason.encode(),
+                    },
+                )
             return httpx.Response(
                 resp.status,
                 headers=resp.getheaders(),
