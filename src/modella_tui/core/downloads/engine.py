@@ -28,7 +28,7 @@ from modella_tui.core.downloads.landing import Landing
 from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.recovery import Recovery
 from modella_tui.core.downloads.state import CrashHook
-from modella_tui.core.store.queue import QueueItem
+from modella_tui.core.store.queue import ACTIVE_STATES, QueueItem
 
 __all__ = [
     "EXIT_BY_KEY",
@@ -117,18 +117,35 @@ class DownloadEngine(Admission, Landing, Recovery):
         if not self._started:
             await self.start()
         ids = set(item_ids) if item_ids is not None else None
+        checked: float | None = None
         while True:
             self._changed.clear()
-            states = await self.store.states(ids)
-            active = any(s in ("pending", "running", "verifying") for s in states.values())
-            if not active and not any(i in self._tasks for i in states):
-                await self._sidecars_written()
-                return Summary([i for i in await self.store.all() if i.id in states])
-            self._wake.set()
+            # Every state change this process makes is known here at once (other processes'
+            # once a poll interval), so the database is asked only when that says the items may
+            # be idle, and at least once a poll interval: not at each of a file's changes.
+            if (
+                ids is None
+                or checked is None
+                or self._may_be_idle(ids)
+                or (self._clock() - checked >= self.poll_interval)
+            ):
+                checked = self._clock()
+                states = await self.store.states(ids)
+                active = any(s in ACTIVE_STATES for s in states.values())
+                if not active and not any(i in self._tasks for i in states):
+                    await self._sidecars_written()
+                    return Summary([i for i in await self.store.all() if i.id in states])
+                self._wake.set()
             with contextlib.suppress(TimeoutError):
                 # asyncio.timeout: wait_for on 3.11 can lose a cancellation racing its timeout.
                 async with asyncio.timeout(self.poll_interval):
                     await self._changed.wait()
+
+    def _may_be_idle(self, ids: set[int]) -> bool:
+        """False while this process knows one of `ids` to be running here or still active."""
+        return not any(
+            i in self._tasks or self._known.get(i, ("pending", 0))[0] in ACTIVE_STATES for i in ids
+        )
 
     async def _sidecars_written(self) -> None:
         """Wait for the sidecars being written (each is bounded by its own timeouts)."""

@@ -24,7 +24,7 @@ from modella_tui.core.downloads.jobstate import (
     backoff,
     join_all,
 )
-from modella_tui.core.downloads.partmeta import open_part, open_part_read
+from modella_tui.core.downloads.partmeta import Target, open_part, open_part_read
 from modella_tui.core.downloads.ranges import RangePlanner
 from modella_tui.core.downloads.receive import Receiver, write_all
 from modella_tui.core.downloads.transfer import (
@@ -60,8 +60,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
 
     async def run(self) -> JobResult:
         """Fetch what is missing, then finish the hash; raises TransferError / OSError."""
-        self._fd = await asyncio.to_thread(open_part, self.target)
-        rfd = await asyncio.to_thread(open_part_read, self.target)
+        self._fd, rfd = await asyncio.to_thread(_open_both, self.target)
         ticker: asyncio.Task[None] | None = None
         try:
             await self._validate_existing()
@@ -361,6 +360,16 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 if isinstance(exc, UrlExpired):
                     continue  # a fresh redirect, at once
                 await self._sleep(backoff(max(1, failures), exc.retry_after))
+
+
+def _open_both(target: Target) -> tuple[int, int]:
+    """The `.part` for writing and for reading (the hash), in one trip to a worker thread."""
+    fd = open_part(target)
+    try:
+        return fd, open_part_read(target)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 async def _read_head(opened: Opened) -> bytes:

@@ -78,10 +78,7 @@ class Landing(FolderWait):
             return
         segments = await self.store.segments(item.id, self.boot_id)
         await self._check_space(item, target, sum(s.done for s in segments))
-        await asyncio.to_thread(target.directory.mkdir, parents=True, exist_ok=True)
-        await asyncio.to_thread(
-            partmeta.write_meta, target, self._meta_for(item, segments), self._key()
-        )
+        await asyncio.to_thread(_prepare, target, self._meta_for(item, segments), self._key())
         fetcher = Fetcher(
             self._client(),
             item.url,
@@ -140,10 +137,14 @@ class Landing(FolderWait):
             await asyncio.to_thread(partmeta.remove_part, target)
             return target.final
         self._crash("before_rename")
-        final = await asyncio.to_thread(partmeta.land, target)
+        return await asyncio.to_thread(self._rename_into_place, target)
+
+    def _rename_into_place(self, target: Target) -> Path:
+        """The no-clobber rename, then the `.part.json` goes (in a worker thread: one trip)."""
+        final = partmeta.land(target)
         self._crash("after_rename")
         with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(os.unlink, target.meta)
+            os.unlink(target.meta)
         return final
 
     async def _finish(
@@ -235,3 +236,9 @@ class Landing(FolderWait):
             "boot_id": self.boot_id,
             "meta": item.meta,
         }
+
+
+def _prepare(target: Target, meta: dict[str, Any], key: bytes) -> None:
+    """The folder and the signed `.part.json`, before any byte (in a worker thread: one trip)."""
+    target.directory.mkdir(parents=True, exist_ok=True)
+    partmeta.write_meta(target, meta, key)
