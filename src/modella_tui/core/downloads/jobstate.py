@@ -118,6 +118,7 @@ class JobState:
         self._conns: set[Conn] = set()
         self.notes: list[str] = []
         self.requests = 0
+        self._early: asyncio.Future[Opened] | None = None  # see Job.send_first_request
         self.peak_connections = 0
         self._fd = -1
         self._hasher: OrderedHasher | None = None
@@ -152,7 +153,7 @@ class JobState:
     def _steal_piece(self) -> int:
         return max(MIN_BATCH, min(STEAL_PIECE, self.multi_min // 8))
 
-    def _wrote(self, n: int) -> None:
+    def _wrote(self, pos: int, n: int) -> None:
         """Writers report each write (any thread); the checkpoint part starts writeback."""
 
     def _spawn(self, seg: Segment, first: Opened | None) -> None:

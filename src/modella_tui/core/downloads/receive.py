@@ -196,7 +196,7 @@ class Receiver(JobState):
                 write_all(self._pwritev, self._fd, data[:n], pos)
                 with self._lock:
                     seg.done += n
-                self._wrote(n)
+                self._wrote(pos, n)
         except BaseException:
             release()
             raise
