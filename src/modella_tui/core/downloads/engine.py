@@ -249,11 +249,16 @@ class DownloadEngine(Admission, Landing, Recovery):
                 await self._rebase(item)
                 if await self._wait_if_blocked(item):
                     continue  # now paused: the next batch does not hold it
-                if not await self._set_state(item.id, "running", only_from=("pending",)):
+                # Running, and the ranges it may resume from, in one trip to the database.
+                segments = await self.store.claim(item.id, self.boot_id)
+                if segments is None:
                     skipped += 1
                     continue
                 item.state = "running"
-                task = asyncio.create_task(self._work(item), name=f"modella-item-{item.id}")
+                self._state_changed(item.id, "running", None, None)
+                task = asyncio.create_task(
+                    self._work(item, segments), name=f"modella-item-{item.id}"
+                )
                 self._tasks[item.id] = task
                 started += 1
             free -= started

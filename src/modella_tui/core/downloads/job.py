@@ -58,9 +58,30 @@ class Job(RangePlanner, Receiver, Checkpointer):
 
     # -- the whole job -------------------------------------------------------------------------
 
+    def send_first_request(self) -> None:
+        """A fresh download: send its first request now; `run` takes the answer."""
+        if not self.segments and self._early is None:
+            self._early = asyncio.ensure_future(
+                self._retrying(lambda: self._open(0, None, probe=True))
+            )
+
+    async def drop_first_request(self) -> None:
+        """Cancel the request `send_first_request` sent (or close its answer) when unused."""
+        early, self._early = self._early, None
+        if early is None:
+            return
+        early.cancel()
+        with contextlib.suppress(BaseException):
+            opened = await early
+            await opened.aclose()
+
     async def run(self) -> JobResult:
         """Fetch what is missing, then finish the hash; raises TransferError / OSError."""
-        self._fd, rfd = await asyncio.to_thread(_open_both, self.target)
+        try:
+            self._fd, rfd = await asyncio.to_thread(_open_both, self.target)
+        except BaseException:
+            await self.drop_first_request()
+            raise
         ticker: asyncio.Task[None] | None = None
         try:
             await self._validate_existing()
@@ -113,6 +134,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
             return [Segment(s.start, s.end, s.done, s.done) for s in self.segments]
 
     async def _shutdown(self, rfd: int) -> None:
+        await self.drop_first_request()
         # Workers must be gone before the fds close (a reused fd number must never be written).
         await asyncio.shield(self._stop_workers())
         if not self._succeeded and self._fd >= 0:
@@ -207,9 +229,15 @@ class Job(RangePlanner, Receiver, Checkpointer):
         if self._complete():
             return  # the `.part` is whole; verify without a request.
         fresh = not self.segments
+        if not fresh:
+            await self.drop_first_request()  # the `.part` holds ranges to resume after all
+        elif first is None:
+            # `bytes=0-` so a server that supports ranges says so with a 206; one connection first
+            # (sent already when `send_first_request` was called).
+            early, self._early = self._early, None
+            first = await (early or self._retrying(lambda: self._open(0, None, probe=True)))
         if fresh:
-            # `bytes=0-` so a server that supports ranges says so with a 206; one connection first.
-            first = await self._retrying(lambda: self._open(0, None, probe=True))
+            assert first is not None
             await self._adopt(first)
             await self._plan(first)
             self._start_writeback()  # now that the size is known (a small file needs none)

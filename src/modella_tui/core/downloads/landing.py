@@ -24,9 +24,9 @@ from modella_tui.core.units import human_size
 class Landing(FolderWait):
     """Runs one item's download task and lands the file."""
 
-    async def _work(self, item: QueueItem) -> None:
+    async def _work(self, item: QueueItem, segments: list[Segment]) -> None:
         try:
-            await self._download(item)
+            await self._download(item, segments)
         except asyncio.CancelledError:
             reason = self._stop_reason.get(item.id, "stop")
             await asyncio.shield(self._after_stop(item, reason))
@@ -72,13 +72,11 @@ class Landing(FolderWait):
         else:
             await self._set_state(item.id, "pending")
 
-    async def _download(self, item: QueueItem) -> None:
+    async def _download(self, item: QueueItem, segments: list[Segment]) -> None:
         target = make_target(item.target_dir, item.file_name, self._all_roots())
         if await self._already_landed(item, target):
             return
-        segments = await self.store.segments(item.id, self.boot_id)
         await self._check_space(item, target, sum(s.done for s in segments))
-        await asyncio.to_thread(_prepare, target, self._meta_for(item, segments), self._key())
         fetcher = Fetcher(
             self._client(),
             item.url,
@@ -114,6 +112,16 @@ class Landing(FolderWait):
             sleep=self._sleep,
             pwritev=self._pwritev,
         )
+        # A fresh file's first request goes out while its folder, `.part.json` and `.part` are
+        # made (none of its bytes is written before they are). Not for a missing folder: one that
+        # cannot be made waits without a request.
+        if target.directory.is_dir():
+            job.send_first_request()
+        try:
+            await asyncio.to_thread(_prepare, target, self._meta_for(item, segments), self._key())
+        except BaseException:
+            await job.drop_first_request()
+            raise
         self._jobs[item.id] = job
         result = await job.run()
         # The ranges (all synced now) and the state in one transaction: a crash before the

@@ -171,6 +171,21 @@ _LANDED_SQL = (
 )
 
 
+def _trusted_segments(conn: sqlite3.Connection, item_id: int, boot_id: str) -> list[Segment]:
+    row = conn.execute("SELECT boot_id FROM queue_items WHERE id = ?", (item_id,)).fetchone()
+    same_boot = bool(boot_id) and row is not None and row["boot_id"] == boot_id
+    rows = conn.execute(
+        "SELECT start, end, done, synced FROM queue_segments WHERE item_id = ? ORDER BY start",
+        (item_id,),
+    ).fetchall()
+    out = []
+    for r in rows:
+        synced = min(r["synced"], r["done"])
+        done = r["done"] if same_boot else synced
+        out.append(Segment(r["start"], None if r["end"] < 0 else r["end"], done, synced))
+    return out
+
+
 class QueueStore:
     """Reads and writes of the queue tables; each write is one short BEGIN IMMEDIATE transaction."""
 
@@ -305,23 +320,19 @@ class QueueStore:
         Written bytes count while this is the boot that recorded them (a killed process leaves
         them in the page cache); after a reboot only the synced ones do.
         """
+        return await self.db.read(lambda conn: _trusted_segments(conn, item_id, boot_id))
 
-        def work(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
-            row = conn.execute("SELECT boot_id FROM queue_items WHERE id = ?", (item_id,))
-            return row.fetchone(), conn.execute(
-                "SELECT start, end, done, synced FROM queue_segments WHERE item_id = ? "
-                "ORDER BY start",
-                (item_id,),
-            ).fetchall()
+    async def claim(self, item_id: int, boot_id: str = "") -> list[Segment] | None:
+        """Move a pending item to running and read its trusted ranges, in one transaction;
+        None when it was no longer pending."""
+        sql, args = self._state_sql(item_id, "running", None, None, ("pending",), {})
 
-        row, rows = await self.db.read(work)
-        same_boot = bool(boot_id) and row is not None and row["boot_id"] == boot_id
-        out = []
-        for r in rows:
-            synced = min(r["synced"], r["done"])
-            done = r["done"] if same_boot else synced
-            out.append(Segment(r["start"], None if r["end"] < 0 else r["end"], done, synced))
-        return out
+        def work(conn: sqlite3.Connection) -> list[Segment] | None:
+            if not conn.execute(sql, args).rowcount:
+                return None
+            return _trusted_segments(conn, item_id, boot_id)
+
+        return await self.db.transaction(work)
 
     async def save_progress(
         self,
