@@ -64,11 +64,15 @@ def make_engine(settings: Settings, clients: Clients) -> DownloadEngine:
 
 async def _download(refs: list[Any], args: argparse.Namespace, settings: Settings) -> int:
     from modella_tui.core.downloads.resolve import check_safety, placement_for, plan_ref
-    from modella_tui.core.hub.packages import load_catalogue
+    from modella_tui.core.hub.packages import Catalogue, load_catalogue
     from modella_tui.core.refs import HubRef
 
     place = placement_for(settings.models_dir, str(settings.get("layout")), args.target_dir)
-    catalogue = load_catalogue() if any(isinstance(r, HubRef) for r in refs) else None
+    # The curated Hub catalogue is read only for `hf:` REFs (Civitai ones never look at it).
+    if any(isinstance(r, HubRef) for r in refs):
+        catalogue = load_catalogue()
+    else:
+        catalogue = Catalogue(version=0, categories=(), packages=(), packs=())
     failures: list[ModellaError] = []
     watched: list[int] = []
     limit = asyncio.Semaphore(RESOLVE_AT_ONCE)
@@ -80,7 +84,7 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
                     ref,
                     civitai=clients.civitai,
                     hub=clients.hub,
-                    catalogue=catalogue or load_catalogue(),
+                    catalogue=catalogue,
                     place=place,
                     glob=args.file_glob,
                     skipped=skipped,
