@@ -28,7 +28,7 @@ from modella_tui.core.downloads.landing import Landing
 from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.recovery import Recovery
 from modella_tui.core.downloads.state import CrashHook
-from modella_tui.core.store.queue import ACTIVE_STATES, QueueItem
+from modella_tui.core.store.queue import ACTIVE_STATES, QueueItem, Segment
 
 __all__ = [
     "EXIT_BY_KEY",
@@ -98,12 +98,19 @@ class DownloadEngine(Admission, Landing, Recovery):
                 with contextlib.suppress(BaseException):
                     await task
         self._main = self._ticker = None
-        running = list(self._tasks.items())
-        for item_id, task in running:
-            self._stop_reason[item_id] = "stop"
-            task.cancel()
-        if running:
-            await asyncio.wait([t for _, t in running], timeout=1.5)
+        self._stopping = True
+        try:
+            # A finishing item may have handed its slot on meanwhile: stop that one too.
+            while self._tasks:
+                running = list(self._tasks.items())
+                for item_id, task in running:
+                    self._stop_reason[item_id] = "stop"
+                    task.cancel()
+                _, late = await asyncio.wait([t for _, t in running], timeout=1.5)
+                if late:
+                    break
+        finally:
+            self._stopping = False
         await self._sidecars_written()
         await self.lease.release()
         if self._own_http and self._http is not None:
@@ -256,14 +263,39 @@ class DownloadEngine(Admission, Landing, Recovery):
                     continue
                 item.state = "running"
                 self._state_changed(item.id, "running", None, None)
-                task = asyncio.create_task(
-                    self._work(item, segments), name=f"modella-item-{item.id}"
-                )
-                self._tasks[item.id] = task
+                self._start_item(item, segments, checked=True)
                 started += 1
             free -= started
             if len(batch) < free + started or skipped:
                 return  # no more pending rows (or some are not ours to start right now)
+
+    def _start_item(self, item: QueueItem, segments: list[Segment], *, checked: bool) -> None:
+        """Run a claimed (running) item in a task of its own; `checked` when the scheduler made
+        the checks a start needs (an item handed a slot at another's landing gets them first)."""
+        work = self._work(item, segments) if checked else self._start_handed(item, segments)
+        self._tasks[item.id] = asyncio.create_task(work, name=f"modella-item-{item.id}")
+
+    async def _start_handed(self, item: QueueItem, segments: list[Segment]) -> None:
+        try:
+            await self._rebase(item, segments)
+            blocked = self._blocked.get(self._root_of(item.target_dir))
+        except BaseException as exc:
+            # Back in line (the scheduler or the next start takes it up).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._set_state(item.id, "pending", only_from=("running",)))
+            self._tasks.pop(item.id, None)
+            self._wake.set()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            log.exception("starting item %s failed", item.id)
+            return
+        if blocked is not None:
+            # Its folder cannot take files: it waits like the others bound there.
+            self._tasks.pop(item.id, None)
+            await self._set_state(item.id, "paused", *blocked, only_from=("running",))
+            self._wake.set()
+            return
+        await self._work(item, segments)
 
     def reconfigure(
         self,
@@ -294,13 +326,15 @@ class DownloadEngine(Admission, Landing, Recovery):
                 job.connections = self.connections_per_file
         self._wake.set()
 
-    async def _rebase(self, item: QueueItem) -> None:
+    async def _rebase(self, item: QueueItem, segments: list[Segment] | None = None) -> None:
         """A queued item bound for an earlier models folder, with nothing downloaded yet, moves."""
         folder = Path(item.target_dir)
         if any(paths.is_within(root, folder) for root in self.roots):
             return
         old = next((r for r in self._former_roots if paths.is_within(r, folder)), None)
-        if old is None or any(s.done for s in await self.store.segments(item.id, self.boot_id)):
+        if segments is None and old is not None:
+            segments = await self.store.segments(item.id, self.boot_id)
+        if old is None or any(s.done for s in segments or []):
             return  # a .part is there: it finishes where it started
         item.target_dir = str(self.models_dir / folder.relative_to(old))
         await self.store.update(item.id, target_dir=item.target_dir)

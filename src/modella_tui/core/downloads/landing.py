@@ -48,6 +48,11 @@ class Landing(FolderWait):
             self._jobs.pop(item.id, None)
             self._speed.pop(item.id, None)
             self._stop_reason.pop(item.id, None)
+            handed = self._handover.pop(item.id, None)
+            if handed is not None:
+                # The slot goes straight to the item claimed with this one's landing (no await
+                # in between: the scheduler never sees the slot free).
+                self._start_item(*handed, checked=False)
             self._wake.set()
             self._changed.set()
 
@@ -162,11 +167,19 @@ class Landing(FolderWait):
             item.source, item.model_id, item.version_id, item.file_id, item.title, item.type,
             item.base_model, str(final), size, sha, verified,
         )  # fmt: skip
-        # One transaction: the library row, the ranges forgotten, the item done.
+        # One transaction: the library row, the ranges forgotten, the item done, and the next
+        # pending item claimed for this download slot (started when this task ends).
         done = {"final_path": str(final), "verified": int(verified), "bytes_done": size,
                 "expected_size": size}  # fmt: skip
-        if await self.store.finish(item.id, landed, **done):
+        if item.id in self._tasks and self._may_hand_over():
+            moved, handed = await self.store.finish_and_claim(item.id, landed, self.boot_id, **done)
+        else:
+            moved, handed = await self.store.finish(item.id, landed, **done), None
+        if moved:
             self._state_changed(item.id, "done", None, None)
+        if handed is not None:
+            self._handover[item.id] = handed
+            self._state_changed(handed[0].id, "running", None, None)
         # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
         # an empty card over the model's `<stem>.json`. They are written after the download slot
         # is free (off the critical path); run_until_idle and stop wait for them.

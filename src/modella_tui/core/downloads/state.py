@@ -23,7 +23,7 @@ from modella_tui.core.downloads.threadhttp import make_client
 from modella_tui.core.downloads.transfer import Timeouts
 from modella_tui.core.downloads.verify import sha256_file
 from modella_tui.core.store.db import Database
-from modella_tui.core.store.queue import QueueStore
+from modella_tui.core.store.queue import QueueItem, QueueStore, Segment
 
 log = logging.getLogger("modella_tui.core.downloads.engine")
 PART_KEY_NAME = "part-key"
@@ -111,6 +111,16 @@ class EngineState:
         self._started = False
         self._add_lock = asyncio.Lock()  # concurrent add() calls must not race on dedupe
         self._side_tasks: set[asyncio.Task[None]] = set()  # sidecars being written
+        # item id -> the next item it claimed when it finished (started when its task ends)
+        self._handover: dict[int, tuple[QueueItem, list[Segment]]] = {}
+        self._stopping = False
+
+    def _start_item(self, item: QueueItem, segments: list[Segment], *, checked: bool) -> None:
+        raise NotImplementedError  # DownloadEngine starts items
+
+    def _may_hand_over(self) -> bool:
+        """Whether a finishing item may claim the next one (its slot stays taken, see _finish)."""
+        return self.lease.held and not self._stopping and len(self._tasks) <= self.max_parallel
 
     def _key(self) -> bytes:
         if self._meta_key is None:

@@ -204,6 +204,49 @@ class QueueStore:
         )
         return await self.db.execute(sql, [*row, now, now])
 
+    async def insert_many(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert new pending items in one transaction; return their ids in order."""
+        now = self._now()
+        statements = []
+        for values in rows:
+            cols = [c for c in _ITEM_COLUMNS if c in values]
+            args = [json.dumps(values[c]) if c == "meta" else values[c] for c in cols]
+            sql = (
+                f"INSERT INTO queue_items ({', '.join(cols)}, created_at, updated_at) "
+                f"VALUES ({', '.join('?' for _ in cols)}, ?, ?)"
+            )
+            statements.append((sql, [*args, now, now]))
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            return [int(conn.execute(sql, args).lastrowid or 0) for sql, args in statements]
+
+        return await self.db.transaction(work) if statements else []
+
+    async def admission_view(
+        self, keys: list[str], states: tuple[str, ...]
+    ) -> tuple[dict[str, QueueItem], list[ItemBrief]]:
+        """The rows holding any of these dedupe keys, and every item in `states` in brief, read
+        in one trip to the database."""
+
+        def work(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            found: list[Any] = []
+            for at in range(0, len(keys), 500):  # SQLite's bound on host parameters
+                part = keys[at : at + 500]
+                found += conn.execute(
+                    f"SELECT * FROM queue_items WHERE dedupe_key IN ({', '.join('?' for _ in part)})",
+                    part,
+                ).fetchall()
+            marks = ", ".join("?" for _ in states)
+            active = conn.execute(
+                f"SELECT {_BRIEF_COLUMNS} FROM queue_items WHERE state IN ({marks}) ORDER BY id",
+                states,
+            ).fetchall()
+            return found, active
+
+        rows, active = await self.db.read(work)
+        by_key = {str(r["dedupe_key"]): QueueItem.from_row(r) for r in rows}
+        return by_key, [ItemBrief(*tuple(r)) for r in active]
+
     async def get(self, item_id: int) -> QueueItem | None:
         """One item by id."""
         row = await self.db.fetchone("SELECT * FROM queue_items WHERE id = ?", (item_id,))
@@ -262,6 +305,38 @@ class QueueStore:
             return (conn.execute(sql, args).rowcount or 0) > 0
 
         return await self.db.transaction(work)
+
+    async def finish_and_claim(
+        self, item_id: int, landed: Landed, boot_id: str = "", **extra: Any
+    ) -> tuple[bool, tuple[QueueItem, list[Segment]] | None]:
+        """`finish`, and in the same transaction the next pending item moved to running with its
+        trusted ranges (None when nothing is pending): a freed download slot is taken again in
+        the same trip to the database."""
+        sql, args = self._state_sql(item_id, "done", None, None, None, extra)
+        landed_args = self._landed_args(landed)
+
+        def work(conn: sqlite3.Connection) -> tuple[bool, tuple[Any, list[Segment]] | None]:
+            conn.execute(_LANDED_SQL, landed_args)
+            conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
+            moved = (conn.execute(sql, args).rowcount or 0) > 0
+            row = conn.execute(
+                "SELECT * FROM queue_items WHERE state = 'pending' "
+                "ORDER BY priority DESC, id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return moved, None
+            claim_sql, claim_args = self._state_sql(row["id"], "running", None, None,
+                                                    ("pending",), {})  # fmt: skip
+            if not conn.execute(claim_sql, claim_args).rowcount:
+                return moved, None
+            return moved, (row, _trusted_segments(conn, row["id"], boot_id))
+
+        moved, claimed = await self.db.transaction(work)
+        if claimed is None:
+            return moved, None
+        item = QueueItem.from_row(claimed[0])
+        item.state = "running"
+        return moved, (item, claimed[1])
 
     async def set_state(
         self,
