@@ -257,7 +257,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
         if first is not None:
             await first.aclose()
         adapt: asyncio.Task[None] | None = None
-        if self.connections > 1 and self._ranges_ok:
+        if self.connections > 1 and self._ranges_ok and self._splittable():
             adapt = asyncio.create_task(self._adapt(), name="modella-adapt")
         try:
             while self._tasks:

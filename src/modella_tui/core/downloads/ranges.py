@@ -76,6 +76,14 @@ class RangePlanner(JobState):
             self._claimed.add(id(new))
             return new
 
+    def _splittable(self) -> bool:
+        """Whether a second connection could ever get a piece of this file: a range is only split
+        into pieces of at least `_steal_piece()`, so a file under two of them never is."""
+        with self._lock:
+            left = sum(s.remaining or 0 for s in self.segments)
+            unknown = any(s.end is None for s in self.segments)
+        return unknown or left >= 2 * self._steal_piece()
+
     def _active(self) -> int:
         return sum(1 for t in self._tasks if not t.done())
 
