@@ -98,6 +98,8 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
             asyncio.ensure_future(look_up(ref, skipped))
             for ref, skipped in zip(refs, skips, strict=True)
         ]
+        ready: list[Any] = []  # requests of REFs looked up, not yet handed to the engine
+        adding = asyncio.Lock()
         try:
             await clients.open_db()
             engine = make_engine(settings, clients)
@@ -123,8 +125,13 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
                         + "\n"
                     )
                 failures.extend(skipped)
-                requests = [p.to_request(allow_pickle=args.allow_pickle) for p in planned]
-                for result in await engine.add(requests) if requests else []:
+                ready.extend(p.to_request(allow_pickle=args.allow_pickle) for p in planned)
+                async with adding:
+                    # What is ready by now goes in together (one read of the queue, one insert);
+                    # an earlier holder of the lock may have taken this REF's files already.
+                    batch, ready[:] = list(ready), []
+                    results = await engine.add(batch) if batch else []
+                for result in results:
                     _report_add(result)
                     if result.item_id is not None and result.status in (
                         "queued",
