@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 from pathlib import Path
@@ -43,15 +44,56 @@ def forge_json(meta: dict[str, Any], base_model: str) -> dict[str, Any]:
 def write_new(path: Path, data: bytes) -> bool:
     """Write a file only if its name is free (like a model file, never over another); True if so.
 
-    Written whole under a temporary name, then linked into place: `os.link` fails on an
-    existing name, so nothing is ever replaced, and a reader never sees half a file.
+    Written whole into a file without a name, then linked to it: `link` fails on an existing
+    name, so nothing is ever replaced, and a reader never sees half a file. One change to the
+    folder instead of three (create, link, remove a temporary name): the folder is busy with the
+    other downloads' files. Where nameless files are not supported, a temporary name is used.
     """
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=folder)
+        except AttributeError:  # not Linux
+            return _write_new_named(path, data)
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                return _write_new_named(path, data)
+            raise
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, 0o644)  # Forge and ComfyUI may run as another user
+            try:
+                # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N gives the nameless file its name.
+                os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=folder, follow_symlinks=True)
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.EXDEV, errno.EPERM, errno.EACCES):
+                    raise
+                return _write_new_named(path, data)  # no usable /proc here
+            return True
+        finally:
+            os.close(fd)
+    finally:
+        os.close(folder)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _write_new_named(path: Path, data: bytes) -> bool:
+    """`write_new` with a temporary name, linked into place, then removed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # Forge and ComfyUI may run as another user
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, 0o644)  # Forge and ComfyUI may run as another user
+        finally:
+            os.close(fd)
         try:
             os.link(tmp, path, follow_symlinks=False)
         except FileExistsError:
@@ -113,14 +155,18 @@ async def write_sidecars(
     timeout: float,
 ) -> None:
     """All Civitai sidecars; failures never fail the download."""
+    want_preview = False
     with contextlib.suppress(OSError, TypeError, ValueError):
-        await asyncio.to_thread(write_text_sidecars, model_path, meta, base_model)
+        want_preview = await asyncio.to_thread(_text_sidecars, model_path, meta, base_model)
     url = meta.get("preview_url")
-    preview = sidecar_paths(model_path)["preview"]
-    if (
-        isinstance(url, str)
-        and url
-        and not os.path.lexists(preview)
-        and not stem_shared(model_path)
-    ):
-        await fetch_preview(client, url, preview, timeout)
+    if want_preview and isinstance(url, str) and url:
+        await fetch_preview(client, url, sidecar_paths(model_path)["preview"], timeout)
+
+
+def _text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str) -> bool:
+    """The text sidecars, and whether the preview is still wanted, in one worker-thread trip
+    (looking names up in a folder other downloads are writing to is slow on the event loop)."""
+    if stem_shared(model_path):
+        return False  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
+    write_text_sidecars(model_path, meta, base_model)
+    return not os.path.lexists(sidecar_paths(model_path)["preview"])
