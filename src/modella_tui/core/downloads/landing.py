@@ -12,7 +12,7 @@ from modella_tui.core import errors
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.job import Job
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
-from modella_tui.core.downloads.sidecars import write_sidecars
+from modella_tui.core.downloads.sidecars import fetch_preview_bytes, preview_url, write_sidecars
 from modella_tui.core.downloads.state import log
 from modella_tui.core.downloads.transfer import Fetcher, TransferError
 from modella_tui.core.downloads.waiting import FolderWait
@@ -44,6 +44,11 @@ class Landing(FolderWait):
             log.exception("download of item %s failed", item.id)
             await self._fail(item, "engine.internal", {"reason": type(exc).__name__})
         finally:
+            preview = self._previews.pop(item.id, None)
+            if preview is not None:  # not landed: nobody will write it
+                preview.cancel()
+                if preview.done() and not preview.cancelled():
+                    preview.exception()  # retrieved, so never reported as lost
             self._tasks.pop(item.id, None)
             self._jobs.pop(item.id, None)
             self._speed.pop(item.id, None)
@@ -117,6 +122,13 @@ class Landing(FolderWait):
             sleep=self._sleep,
             pwritev=self._pwritev,
         )
+        url = preview_url(item.meta) if _gets_sidecars(item) else None
+        if url is not None:
+            # The preview image comes in beside the file, so its sidecars need only be written
+            # once it lands.
+            self._previews[item.id] = asyncio.ensure_future(
+                fetch_preview_bytes(self._client(), url, self.timeouts.headers)
+            )
         # A fresh file's first request goes out while its folder, `.part.json` and `.part` are
         # made (none of its bytes is written before they are). Not for a missing folder: one that
         # cannot be made waits without a request.
@@ -180,16 +192,16 @@ class Landing(FolderWait):
         if handed is not None:
             self._handover[item.id] = handed
             self._state_changed(handed[0].id, "running", None, None)
-        # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
-        # an empty card over the model's `<stem>.json`. They are written after the download slot
-        # is free (off the critical path); run_until_idle and stop wait for them.
-        if item.source == "civitai" and isinstance(item.meta.get("version_json"), dict):
+        # Sidecars are written after the download slot is free (off the critical path), with the
+        # preview fetched while the file came in; run_until_idle and stop wait for them.
+        if _gets_sidecars(item):
             task = asyncio.create_task(
                 write_sidecars(
-                    self._client(), final, item.meta, item.base_model, self.timeouts.headers
+                    self._client(), final, item.meta, item.base_model, self.timeouts.headers,
+                    self._previews.pop(item.id, None),
                 ),
                 name=f"modella-sidecars-{item.id}",
-            )
+            )  # fmt: skip
             self._side_tasks.add(task)
             task.add_done_callback(self._side_tasks.discard)
 
@@ -263,3 +275,9 @@ def _prepare(target: Target, meta: dict[str, Any], key: bytes) -> None:
     """The folder and the signed `.part.json`, before any byte (in a worker thread: one trip)."""
     target.directory.mkdir(parents=True, exist_ok=True)
     partmeta.write_meta(target, meta, key)
+
+
+def _gets_sidecars(item: QueueItem) -> bool:
+    """Only a Civitai model file gets sidecars: a version's Config `.yaml` or VAE would otherwise
+    write an empty card over the model's `<stem>.json`."""
+    return item.source == "civitai" and isinstance(item.meta.get("version_json"), dict)

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -132,13 +133,18 @@ def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str)
     return written
 
 
-async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout: float) -> bool:
-    """Download the preview image without credentials; best effort (False on any problem)."""
+async def fetch_preview_bytes(client: httpx.AsyncClient, url: str, timeout: float) -> bytes | None:
+    """The preview image, fetched without credentials; None on any problem (best effort)."""
     try:
         async with asyncio.timeout(timeout * 2):
-            body = await fetch_image(client, url, PREVIEW_MAX, timeout=timeout)
+            return await fetch_image(client, url, PREVIEW_MAX, timeout=timeout)
     except TimeoutError:
-        return False
+        return None
+
+
+async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout: float) -> bool:
+    """Download the preview image without credentials; best effort (False on any problem)."""
+    body = await fetch_preview_bytes(client, url, timeout)
     if body is None:
         return False
     try:
@@ -147,26 +153,45 @@ async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout
         return False
 
 
+def preview_url(meta: dict[str, Any]) -> str | None:
+    """The preview image's URL in a file's sidecar metadata, if any."""
+    url = meta.get("preview_url")
+    return url if isinstance(url, str) and url else None
+
+
 async def write_sidecars(
     client: httpx.AsyncClient,
     model_path: Path,
     meta: dict[str, Any],
     base_model: str,
     timeout: float,
+    preview: Awaitable[bytes | None] | None = None,
 ) -> None:
-    """All Civitai sidecars; failures never fail the download."""
-    want_preview = False
+    """All Civitai sidecars; failures never fail the download.
+
+    `preview` is the preview image when it was fetched while the file downloaded (the engine
+    does); else it is fetched here. All three files are then written in one worker-thread trip.
+    """
+    url = preview_url(meta)
+    if preview is None and url is not None:
+        preview = fetch_preview_bytes(client, url, timeout)
+    body = None
+    if preview is not None:
+        with contextlib.suppress(Exception):
+            body = await preview
     with contextlib.suppress(OSError, TypeError, ValueError):
-        want_preview = await asyncio.to_thread(_text_sidecars, model_path, meta, base_model)
-    url = meta.get("preview_url")
-    if want_preview and isinstance(url, str) and url:
-        await fetch_preview(client, url, sidecar_paths(model_path)["preview"], timeout)
+        await asyncio.to_thread(_write_all_sidecars, model_path, meta, base_model, body)
 
 
-def _text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str) -> bool:
-    """The text sidecars, and whether the preview is still wanted, in one worker-thread trip
-    (looking names up in a folder other downloads are writing to is slow on the event loop)."""
+def _write_all_sidecars(
+    model_path: Path, meta: dict[str, Any], base_model: str, preview: bytes | None
+) -> None:
+    """The text sidecars and the preview (in a worker thread: looking names up in a folder other
+    downloads are writing to is slow on the event loop)."""
     if stem_shared(model_path):
-        return False  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
-    write_text_sidecars(model_path, meta, base_model)
-    return not os.path.lexists(sidecar_paths(model_path)["preview"])
+        return  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        write_text_sidecars(model_path, meta, base_model)
+    dest = sidecar_paths(model_path)["preview"]
+    if preview is not None and not os.path.lexists(dest):
+        write_new(dest, preview)

@@ -114,6 +114,7 @@ class EngineState:
         # item id -> the next item it claimed when it finished (started when its task ends)
         self._handover: dict[int, tuple[QueueItem, list[Segment]]] = {}
         self._stopping = False
+        self._previews: dict[int, asyncio.Future[bytes | None]] = {}  # fetched beside a download
 
     def _start_item(self, item: QueueItem, segments: list[Segment], *, checked: bool) -> None:
         raise NotImplementedError  # DownloadEngine starts items
