@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -53,12 +54,14 @@ class Clients:
     civitai: CivitaiClient
     hub: HubClient
     http: httpx.AsyncClient | None = None  # the engine's client, shared with the look-ups
+    opening: asyncio.Future[Database] | None = None  # the database being opened already
 
     async def open_db(self) -> None:
         """Open the state database (once); its notices go to stderr."""
         if self.db.is_open:
             return
-        await self.db.open()
+        opening, self.opening = self.opening, None
+        await (opening or self.db.open())
         for note in self.db.notes:
             sys.stderr.write(note + "\n")
 
@@ -69,40 +72,52 @@ async def open_clients(settings: Settings, *, for_download: bool = False) -> Asy
 
     `for_download` builds the engine's HTTP client and lets the Civitai look-ups share it (one
     connection pool for look-ups, downloads and previews); their answers are cached in one
-    transaction (see `ResponseCache`), and the database is opened by the caller (`open_db`), so
-    the look-ups can start first.
+    transaction (see `ResponseCache`), and the database opens in its own thread from the start
+    while the caller starts the look-ups (it waits for it with `open_db`).
     """
-    from modella_tui.core.civitai.client import CivitaiClient
-    from modella_tui.core.hub.client import HubClient
-    from modella_tui.core.store.cache import ResponseCache
     from modella_tui.core.store.db import Database
 
-    http = None
-    if for_download:
-        from modella_tui.core.downloads.threadhttp import make_client
-
-        http = make_client()
     db = Database(paths.db_path())
-    cache = ResponseCache(db, batch=for_download)
-    civitai = CivitaiClient(
-        settings.civitai_url,
-        settings.civitai_key,
-        cache,
-        http=http,
-        cache_ttl=60.0 * int(settings.get("cache_minutes")),
-    )
-    hub = HubClient(settings)
-    clients = Clients(db=db, civitai=civitai, hub=hub, http=http)
+    opening = None
+    if for_download:
+        # The database opens in its own thread while the clients' modules are imported.
+        opening = asyncio.ensure_future(db.open())
+        await asyncio.sleep(0)
+    clients: Clients | None = None
+    http = None
     try:
+        from modella_tui.core.civitai.client import CivitaiClient
+        from modella_tui.core.hub.client import HubClient
+        from modella_tui.core.store.cache import ResponseCache
+
+        if for_download:
+            from modella_tui.core.downloads.threadhttp import make_client
+
+            http = make_client()
+        cache = ResponseCache(db, batch=for_download)
+        civitai = CivitaiClient(
+            settings.civitai_url,
+            settings.civitai_key,
+            cache,
+            http=http,
+            cache_ttl=60.0 * int(settings.get("cache_minutes")),
+        )
+        clients = Clients(
+            db=db, civitai=civitai, hub=HubClient(settings), http=http, opening=opening
+        )
         if not for_download:
             await clients.open_db()
         yield clients
     finally:
+        if opening is not None and (clients is None or clients.opening is not None):
+            with contextlib.suppress(BaseException):  # never awaited: the command failed first
+                await opening
         try:
-            with contextlib.suppress(Exception):
-                await cache.flush()
-            await civitai.close()
-            await hub.close()
+            if clients is not None:
+                with contextlib.suppress(Exception):
+                    await cache.flush()
+                await clients.civitai.close()
+                await clients.hub.close()
             if http is not None:
                 await http.aclose()
         finally:

@@ -113,12 +113,24 @@ class Database:
         return self._ready and self.conn is not None
 
     async def _connect_and_migrate(self) -> None:
-        self.conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self.conn.row_factory = aiosqlite.Row
         if is_network_fs(self.path.parent):
             self.journal_mode = "delete"
-        # Pragmas, the check and every migration step in one trip to the database's thread.
-        await self._on_thread(self._prepare)
+
+        def connect() -> sqlite3.Connection:
+            raw = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                raw.row_factory = sqlite3.Row
+                self._prepare(raw)
+            except BaseException:
+                raw.close()
+                raise
+            return raw
+
+        # Connecting, the pragmas, the check and every migration step in one trip to the
+        # database's thread (what `aiosqlite.connect` builds, with more done there): it all runs
+        # from the moment the thread starts, even while this loop is busy.
+        self.conn = aiosqlite.Connection(connect, 64)
+        await self.conn
 
     def _prepare(self, raw: sqlite3.Connection) -> None:
         """Set the pragmas, check the file and migrate it (on the database's thread)."""
