@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from modella_tui.core.downloads.checkpoints import Checkpointer
 from modella_tui.core.downloads.jobstate import (
+    INLINE_HASH_MAX,
     JOIN_TIMEOUT,
     MULTI_MIN,
     POOL_BUFFERS,
@@ -39,6 +40,7 @@ from modella_tui.core.downloads.transfer import (
 from modella_tui.core.downloads.verify import (
     SNIFF_BYTES,
     BufferPool,
+    InlineHasher,
     OrderedHasher,
     looks_like_web_page,
 )
@@ -84,8 +86,10 @@ class Job(RangePlanner, Receiver, Checkpointer):
             raise
         ticker: asyncio.Task[None] | None = None
         try:
+            self._rfd = rfd
             await self._validate_existing()
-            self._new_hasher(rfd)
+            if self.segments or self.total is not None:
+                self._new_hasher()  # else once the first answer gives the size (_fetch_all)
             if self.total is not None or self.segments:
                 # A fresh download learns its size from the first answer (see _fetch_all).
                 self._start_writeback()
@@ -103,7 +107,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
                             await restart.opened.aclose()
                         raise FatalTransferError("engine.restart_loop") from None
                     self.notes.append(restart.note)
-                    await self._reset(rfd)
+                    await self._reset()
                     first = restart.opened
                     if first is not None:
                         self.etag = first.etag
@@ -118,9 +122,14 @@ class Job(RangePlanner, Receiver, Checkpointer):
             # Durable before the rename: the writeback thread synced all but the last few MB
             # while the bytes arrived, so this sync is short; it runs beside the hash's tail.
             assert self._hasher is not None
-            digest, _ = await asyncio.gather(
-                asyncio.to_thread(self._hasher.finish, size), self._flush()
-            )
+            hashed = self._hasher.digest_if_done(size)  # a small file's writers hashed it all
+            if hashed is None:
+                digest, _ = await asyncio.gather(
+                    asyncio.to_thread(self._hasher.finish, size), self._flush()
+                )
+            else:
+                await self._flush()
+                digest = hashed
             self._succeeded = True  # the item is marked done next; its ranges are then dropped
             return JobResult(size, digest, self.etag)
         finally:
@@ -191,16 +200,20 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 return
             self.etag = None
 
-    def _new_hasher(self, rfd: int) -> None:
-        self._hasher = OrderedHasher(rfd, max_kept=POOL_BUFFERS - 2)
+    def _new_hasher(self) -> None:
+        if not self.segments and self.total is not None and self.total <= INLINE_HASH_MAX:
+            self._hasher = InlineHasher(self._rfd)
+            return
+        self._hasher = OrderedHasher(self._rfd, max_kept=POOL_BUFFERS - 2)
         for s in self.segments:
             self._hasher.written(s.start, s.pos)
 
-    async def _reset(self, rfd: int) -> None:
-        assert self._hasher is not None
+    async def _reset(self) -> None:
         await self._stop_workers()
-        self._hasher.stop()
-        await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
+        if self._hasher is not None:  # None when the first answer already asked for this
+            self._hasher.stop()
+            if not self._hasher.ended:
+                await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
         await self._stop_writeback()
         await asyncio.to_thread(os.ftruncate, self._fd, 0)
         self._synced.clear()
@@ -212,7 +225,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
         self.etag = None
         self.fetcher.forget_storage_url()
         await self._checkpoint([], None, self.total)
-        self._new_hasher(rfd)
+        self._new_hasher()
         self._start_writeback()
 
     # -- fetching ------------------------------------------------------------------------------
@@ -240,6 +253,8 @@ class Job(RangePlanner, Receiver, Checkpointer):
             assert first is not None
             await self._adopt(first)
             await self._plan(first)
+            if self._hasher is None:
+                self._new_hasher()
             self._start_writeback()  # now that the size is known (a small file needs none)
         elif first is None:
             self._ranges_ok = self.total is not None  # each ranged answer is checked anyway

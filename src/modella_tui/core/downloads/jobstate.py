@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from modella_tui.core.downloads.partmeta import Target
 from modella_tui.core.downloads.threadhttp import ThreadBody
 from modella_tui.core.downloads.transfer import Fetcher, Opened
-from modella_tui.core.downloads.verify import BufferPool, OrderedHasher
+from modella_tui.core.downloads.verify import BufferPool, InlineHasher, OrderedHasher
 from modella_tui.core.store.queue import Segment
 
 MULTI_MIN = 64 * 1024 * 1024
+INLINE_HASH_MAX = 16 * 1024 * 1024  # a fresh file this small is hashed by its writers (see verify)
 BATCH = 4 * 1024 * 1024  # receive buffer size for large files
 MIN_BATCH = 64 * 1024
 POOL_BUFFERS = 8  # per file: 32 MiB at most
@@ -121,7 +122,8 @@ class JobState:
         self._early: asyncio.Future[Opened] | None = None  # see Job.send_first_request
         self.peak_connections = 0
         self._fd = -1
-        self._hasher: OrderedHasher | None = None
+        self._hasher: OrderedHasher | InlineHasher | None = None
+        self._rfd = -1  # the `.part` opened for reading (the hash)
         self._pool: BufferPool | None = None
         self._lock = threading.Lock()  # segment ends/done, claims, connection set
         self._claimed: set[int] = set()  # id() of segments a connection is working on

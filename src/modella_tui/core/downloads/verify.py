@@ -177,6 +177,10 @@ class OrderedHasher:
         """Wait for the hashing to end (after `stop` or `finish`)."""
         self._ended.wait(timeout)
 
+    def digest_if_done(self, total: int) -> str | None:
+        """None: the hash thread's `finish` says when it is done."""
+        return None
+
     @property
     def ended(self) -> bool:
         """True once the hashing has ended (nothing left to wait for)."""
@@ -249,6 +253,93 @@ class OrderedHasher:
                 got += n
             self._h.update(view)
             self.hashed = stop
+
+
+class InlineHasher:
+    """`OrderedHasher` for a small fresh file: hashed in the writers' own threads, no thread of
+    its own.
+
+    A write that continues the hashed prefix is hashed from its buffer at once; one that does not
+    (several connections) is read back from the file by whichever write or `finish` makes the
+    prefix reach it. Handing each buffer to a hash thread and waking it costs more than hashing
+    a small file's few buffers where they are.
+    """
+
+    def __init__(self, read_fd: int) -> None:
+        self._fd = read_fd
+        self._h = hashlib.sha256()
+        self.hashed = 0
+        self._present: list[list[int]] = []
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def written(
+        self,
+        start: int,
+        end: int,
+        bufs: Sequence[Buffer] | None = None,
+        release: Release | None = None,
+    ) -> None:
+        """Record that [start, end) is on disk, hashing what continues the prefix now."""
+        try:
+            if end > start:
+                with self._lock:
+                    if self._stopped:
+                        return
+                    _add_range(self._present, start, end)
+                    if bufs is not None and start == self.hashed:
+                        for b in bufs:
+                            self._h.update(b)
+                        self.hashed = end
+                    self._catch_up(None)
+        finally:
+            if release is not None:
+                release()
+
+    def digest_if_done(self, total: int) -> str | None:
+        """The hex digest when the first `total` bytes are hashed already (it never waits)."""
+        with self._lock:
+            return self._h.hexdigest() if self.hashed == total else None
+
+    def finish(self, total: int) -> str:
+        """Hash what is left up to `total` (read back) and return the hex digest (in a thread)."""
+        with self._lock:
+            self._catch_up(total)
+            if self.hashed != total:
+                raise OSError(f"hashed {self.hashed} of {total} bytes")
+            return self._h.hexdigest()
+
+    def stop(self) -> None:
+        """Abandon hashing (pause, cancel, restart)."""
+        with self._lock:
+            self._stopped = True
+
+    def join(self, timeout: float | None = None) -> None:
+        """Nothing to wait for (no thread)."""
+
+    @property
+    def ended(self) -> bool:
+        """Always: there is no thread to wait for."""
+        return True
+
+    def _catch_up(self, limit: int | None) -> None:
+        """Hash, from the file, whatever is on disk right after the prefix (the lock is held)."""
+        while True:
+            end = next((e for s, e in self._present if s <= self.hashed < e), self.hashed)
+            if limit is not None:
+                end = min(end, limit)
+            if end <= self.hashed:
+                return
+            buf = bytearray(min(READ_BLOCK, end - self.hashed))
+            view = memoryview(buf)
+            got = 0
+            while got < len(view):
+                n = os.preadv(self._fd, [view[got:]], self.hashed + got)
+                if n <= 0:
+                    raise OSError(f"short read at byte {self.hashed + got}")
+                got += n
+            self._h.update(view)
+            self.hashed += got
 
 
 def _add_range(ranges: list[list[int]], start: int, end: int) -> None:

@@ -116,14 +116,16 @@ class Database:
         if is_network_fs(self.path.parent):
             self.journal_mode = "delete"
 
+        failed: list[BaseException] = []
+
         def connect() -> sqlite3.Connection:
             raw = sqlite3.connect(self.path, isolation_level=None)
+            raw.row_factory = sqlite3.Row
             try:
-                raw.row_factory = sqlite3.Row
                 self._prepare(raw)
-            except BaseException:
-                raw.close()
-                raise
+            except BaseException as exc:
+                # Raised once connected, so that closing it stops the thread cleanly.
+                failed.append(exc)
             return raw
 
         # Connecting, the pragmas, the check and every migration step in one trip to the
@@ -131,6 +133,8 @@ class Database:
         # from the moment the thread starts, even while this loop is busy.
         self.conn = aiosqlite.Connection(connect, 64)
         await self.conn
+        if failed:
+            raise failed[0]
 
     def _prepare(self, raw: sqlite3.Connection) -> None:
         """Set the pragmas, check the file and migrate it (on the database's thread)."""
