@@ -79,6 +79,7 @@ async def open_clients(settings: Settings, *, for_download: bool = False) -> Asy
 
     db = Database(paths.db_path())
     opening = None
+    existed = db.path.exists()
     if for_download:
         # The database opens in its own thread while the clients' modules are imported.
         opening = asyncio.ensure_future(db.open())
@@ -94,7 +95,9 @@ async def open_clients(settings: Settings, *, for_download: bool = False) -> Asy
             from modella_tui.core.downloads.threadhttp import make_client
 
             http = make_client()
-        cache = ResponseCache(db, batch=for_download)
+        # Look-ups wait for an existing database (its answers may spare a request), never for a
+        # new one (it has none).
+        cache = ResponseCache(db, batch=for_download, opening=opening if existed else None)
         civitai = CivitaiClient(
             settings.civitai_url,
             settings.civitai_key,

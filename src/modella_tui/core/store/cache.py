@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from modella_tui.core.store.db import Database
 
@@ -20,16 +21,24 @@ class ResponseCache:
 
     With `batch`, `put()` only keeps the entry in memory (where `get()` finds it) and `flush()`
     writes everything kept in one transaction: a command that looks up thirty models writes once,
-    not thirty times while its downloads are starting. Before the database is open, `get()` finds
-    nothing but what was kept, so look-ups need not wait for it.
+    not thirty times while its downloads are starting. While the database is still opening,
+    `get()` waits for it when `opening` is given (an existing database: a hit saves a round trip
+    to the server, the open takes milliseconds) and otherwise finds nothing but what was kept (a
+    new one holds no answers yet, so look-ups need not wait for it).
     """
 
     def __init__(
-        self, db: Database, clock: Callable[[], float] = time.time, *, batch: bool = False
+        self,
+        db: Database,
+        clock: Callable[[], float] = time.time,
+        *,
+        batch: bool = False,
+        opening: Awaitable[object] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.batch = batch
+        self._opening = opening
         self._kept: dict[str, tuple[str, float, float]] = {}  # key -> (value, fetched, expires)
 
     async def get(self, key: str) -> str | None:
@@ -38,7 +47,9 @@ class ResponseCache:
         if kept is not None and kept[2] > self.clock():
             return kept[0]
         if self.batch and not self.db.is_open:
-            return None
+            if self._opening is None:
+                return None
+            await asyncio.shield(self._opening)  # a cancelled look-up leaves the open alone
         row = await self.db.fetchone(
             "SELECT value FROM model_cache WHERE key = ? AND expires_at > ?", (key, self.clock())
         )
