@@ -1,7 +1,8 @@
 """One file's bytes into its `.part`: resume, range connections, retries, hashing.
 
 No database here: progress goes out through the `checkpoint` callback (see `checkpoints`). The
-parts: `ranges` (how many connections, who fetches what), `receive` (bytes to disk and hasher),
+parts: `ranges` (what the first answer says, how many connections, who fetches what), `receive`
+(bytes to disk and hasher),
 `checkpoints` (writeback and recorded ranges), `jobstate` (what they share).
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -38,11 +38,9 @@ from modella_tui.core.downloads.transfer import (
     UrlExpired,
 )
 from modella_tui.core.downloads.verify import (
-    SNIFF_BYTES,
     BufferPool,
     InlineHasher,
     OrderedHasher,
-    looks_like_web_page,
 )
 from modella_tui.core.store.queue import Segment
 
@@ -306,41 +304,6 @@ class Job(RangePlanner, Receiver, Checkpointer):
             first = None
             seg = self._next_segment()
 
-    async def _adopt(self, opened: Opened) -> None:
-        """Learn size and ETag from the first response of a fresh download."""
-        total = opened.total
-        if self.total is not None and total is not None and total != self.total:
-            # A body of another size is most often a login or error page: say so when it is one.
-            head = await _read_head(opened)
-            if looks_like_web_page(head, opened.content_type, self.target.name):
-                raise FatalTransferError("engine.web_page")
-            raise FatalTransferError("engine.size_mismatch", got=total, expected=self.total)
-        if self.total is None:
-            self.total = total
-        self.etag = opened.etag
-
-    async def _plan(self, first: Opened) -> None:
-        total = self.total
-        self._ranges_ok = first.status == 206 and total is not None
-        if self._ranges_ok and total is not None and total >= self.multi_min:
-            await self._preallocate(total)
-        self.segments = [Segment(0, total)]
-
-    async def _preallocate(self, total: int) -> None:
-        from modella_tui.core.store.db import is_network_fs
-
-        def work() -> None:
-            if self.preallocate and not is_network_fs(self.target.directory):
-                try:
-                    os.posix_fallocate(self._fd, 0, total)
-                    return
-                except OSError as exc:
-                    if exc.errno == errno.ENOSPC:  # say so now rather than mid-way
-                        raise
-            os.ftruncate(self._fd, total)
-
-        await asyncio.to_thread(work)
-
     async def _open(self, start: int, end: int | None, *, probe: bool = False) -> Opened:
         self.requests += 1
         if_range = self.etag if start > 0 or end is not None else None
@@ -413,15 +376,3 @@ def _open_both(target: Target) -> tuple[int, int]:
     except BaseException:
         os.close(fd)
         raise
-
-
-async def _read_head(opened: Opened) -> bytes:
-    """The first bytes of a response's body (for sniffing), then the response is closed."""
-    head = b""
-    with contextlib.suppress(Exception):
-        async for chunk in opened.response.aiter_raw():
-            head += chunk
-            if len(head) >= SNIFF_BYTES:
-                break
-    await opened.aclose()
-    return head[:SNIFF_BYTES]
