@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from modella_tui.core.downloads import checkpoints, verify, workers
+from modella_tui.core.downloads.engine import DownloadEngine
 from modella_tui.core.downloads.events import StateChanged
 from modella_tui.core.store.db import Database
-from modella_tui.core.store.queue import QueueStore
+from modella_tui.core.store.queue import QueueItem, QueueStore
 from tests.core.engine_support import civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB
 from tests.fakes.fakehub import FakeHub
@@ -53,15 +54,14 @@ async def test_a_landing_file_hands_its_slot_on_never_above_max_parallel(
 ) -> None:
     ms = [simple_model(hub, f"Slot {n}", 128 * KIB) for n in range(7)]
     handed: list[int] = []
-    finish_and_claim = QueueStore.finish_and_claim
+    start_item = DownloadEngine._start_item
 
-    async def spy(self: QueueStore, *args: Any, **kwargs: Any) -> Any:
-        moved, claimed = await finish_and_claim(self, *args, **kwargs)
-        if claimed is not None:
-            handed.append(claimed[0].id)
-        return moved, claimed
+    def spy(self: DownloadEngine, item: QueueItem, segments: Any, *, checked: bool) -> None:
+        if not checked:  # claimed in a landing item's final transaction, not by the scheduler
+            handed.append(item.id)
+        start_item(self, item, segments, checked=checked)
 
-    monkeypatch.setattr(QueueStore, "finish_and_claim", spy)
+    monkeypatch.setattr(DownloadEngine, "_start_item", spy)
     engine = make_engine(db, models, max_parallel=2)
     running: set[int] = set()
     most = [0]

@@ -10,7 +10,7 @@ from typing import Any
 
 from modella_tui.core import errors
 from modella_tui.core.downloads import partmeta
-from modella_tui.core.downloads.job import Job
+from modella_tui.core.downloads.job import Job, JobResult
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
 from modella_tui.core.downloads.sidecars import fetch_preview_bytes, preview_url, write_sidecars
 from modella_tui.core.downloads.state import log
@@ -141,20 +141,44 @@ class Landing(FolderWait):
             raise
         self._jobs[item.id] = job
         result = await job.run()
+        matches = not item.sha256 or result.sha256 == item.sha256
+        if matches and not os.path.lexists(target.final):
+            await self._land_at_once(item, target, job.final_segments(), result)
+            return
         # The ranges (all synced now) and the state in one transaction: a crash before the
         # rename resumes from a whole `.part` without fetching anything again.
         await self.store.save_progress(
             item.id, job.final_segments(), result.etag, self.boot_id, state="verifying"
         )
         self._state_changed(item.id, "verifying", None, None)
-        if item.sha256 and result.sha256 != item.sha256:
+        if not matches:
             await asyncio.to_thread(partmeta.remove_part, target)
             await self.store.clear_segments(item.id)
             await self._fail(item, "engine.hash_mismatch", {"name": item.file_name})
             return
-        verified = bool(item.sha256)
         final = await self._land(item, target, result.sha256)
-        await self._finish(item, final, result.size, result.sha256, verified)
+        await self._finish(item, final, result.size, result.sha256, bool(item.sha256))
+
+    async def _land_at_once(
+        self, item: QueueItem, target: Target, segments: list[Segment], result: JobResult
+    ) -> None:
+        """A verified file whose name is free: its ranges recorded whole (verifying), the rename,
+        and the item done (with the next one claimed for this slot) in one trip to the database's
+        thread, in that order: a crash between them costs nothing (see `QueueStore.land`)."""
+
+        def rename() -> Path:
+            self._crash("before_rename")
+            return self._rename_into_place(target)
+
+        def record(final: Path) -> tuple[Landed, dict[str, Any]]:
+            return self._landed_record(item, final, result.size, result.sha256, bool(item.sha256))
+
+        final, moved, handed = await self.store.land(
+            item.id, segments, result.etag, self.boot_id, rename, record,
+            claim_next=item.id in self._tasks and self._may_hand_over(),
+        )  # fmt: skip
+        self._state_changed(item.id, "verifying", None, None)
+        self._after_finish(item, final, moved, handed)
 
     async def _land(self, item: QueueItem, target: Target, sha: str) -> Path:
         # An identical file already under the final name: keep it, drop ours.
@@ -172,21 +196,38 @@ class Landing(FolderWait):
             os.unlink(target.meta)
         return final
 
-    async def _finish(
+    def _landed_record(
         self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
-    ) -> None:
+    ) -> tuple[Landed, dict[str, Any]]:
+        """The library row of a landed file and the columns its queue row gets when done."""
         landed = Landed(
             item.source, item.model_id, item.version_id, item.file_id, item.title, item.type,
             item.base_model, str(final), size, sha, verified,
         )  # fmt: skip
-        # One transaction: the library row, the ranges forgotten, the item done, and the next
-        # pending item claimed for this download slot (started when this task ends).
         done = {"final_path": str(final), "verified": int(verified), "bytes_done": size,
                 "expected_size": size}  # fmt: skip
+        return landed, done
+
+    async def _finish(
+        self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
+    ) -> None:
+        landed, done = self._landed_record(item, final, size, sha, verified)
+        # One transaction: the library row, the ranges forgotten, the item done, and the next
+        # pending item claimed for this download slot (started when this task ends).
         if item.id in self._tasks and self._may_hand_over():
             moved, handed = await self.store.finish_and_claim(item.id, landed, self.boot_id, **done)
         else:
             moved, handed = await self.store.finish(item.id, landed, **done), None
+        self._after_finish(item, final, moved, handed)
+
+    def _after_finish(
+        self,
+        item: QueueItem,
+        final: Path,
+        moved: bool,
+        handed: tuple[QueueItem, list[Segment]] | None,
+    ) -> None:
+        """Events, the slot handed on, and the sidecars, once the item is recorded done."""
         if moved:
             self._state_changed(item.id, "done", None, None)
         if handed is not None:

@@ -233,7 +233,13 @@ class Database:
         is rolled back. A cancelled caller does not stop it: it commits or rolls back whole.
         """
         async with self._write_lock:
-            return await self._on_thread(partial(_in_transaction, work))
+            return await self._on_thread(partial(in_transaction, work))
+
+    async def exclusive(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` in one trip to the database's thread, holding the write lock: it
+        may run several transactions (`in_transaction`) with other work between them."""
+        async with self._write_lock:
+            return await self._on_thread(work)
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` for several reads in one trip to the database's thread."""
@@ -282,7 +288,9 @@ def _set_journal_mode(raw: sqlite3.Connection, mode: str) -> None:
             time.sleep(0.01)
 
 
-def _in_transaction(work: Callable[[sqlite3.Connection], T], raw: sqlite3.Connection) -> T:
+def in_transaction(work: Callable[[sqlite3.Connection], T], raw: sqlite3.Connection) -> T:
+    """`work(raw)` between BEGIN IMMEDIATE and COMMIT (ROLLBACK on an error), on the database's
+    thread (see `Database.transaction` and `Database.exclusive`)."""
     raw.execute("BEGIN IMMEDIATE")
     try:
         result = work(raw)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from modella_tui.core.i18n import t
-from modella_tui.core.store.db import Database
+from modella_tui.core.store.db import Database, in_transaction
 
 ACTIVE_STATES = ("pending", "running", "verifying")
 FINISHED_STATES = ("done", "failed", "cancelled")
@@ -186,6 +188,16 @@ def _trusted_segments(conn: sqlite3.Connection, item_id: int, boot_id: str) -> l
     return out
 
 
+def _claimed_item(
+    claimed: tuple[Any, list[Segment]] | None,
+) -> tuple[QueueItem, list[Segment]] | None:
+    if claimed is None:
+        return None
+    item = QueueItem.from_row(claimed[0])
+    item.state = "running"
+    return item, claimed[1]
+
+
 class QueueStore:
     """Reads and writes of the queue tables; each write is one short BEGIN IMMEDIATE transaction."""
 
@@ -296,15 +308,8 @@ class QueueStore:
 
     async def finish(self, item_id: int, landed: Landed, **extra: Any) -> bool:
         """Record a landed file, forget its ranges and mark the item done, in one transaction."""
-        sql, args = self._state_sql(item_id, "done", None, None, None, extra)
-        landed_args = self._landed_args(landed)
-
-        def work(conn: sqlite3.Connection) -> bool:
-            conn.execute(_LANDED_SQL, landed_args)
-            conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
-            return (conn.execute(sql, args).rowcount or 0) > 0
-
-        return await self.db.transaction(work)
+        moved, _ = await self.db.transaction(self._finish_work(item_id, landed, extra, None))
+        return moved
 
     async def finish_and_claim(
         self, item_id: int, landed: Landed, boot_id: str = "", **extra: Any
@@ -312,6 +317,44 @@ class QueueStore:
         """`finish`, and in the same transaction the next pending item moved to running with its
         trusted ranges (None when nothing is pending): a freed download slot is taken again in
         the same trip to the database."""
+        moved, claimed = await self.db.transaction(
+            self._finish_work(item_id, landed, extra, boot_id)
+        )
+        return moved, _claimed_item(claimed)
+
+    async def land(
+        self,
+        item_id: int,
+        segments: list[Segment],
+        etag: str | None,
+        boot_id: str,
+        rename: Callable[[], Path],
+        landed: Callable[[Path], tuple[Landed, dict[str, Any]]],
+        *,
+        claim_next: bool,
+    ) -> tuple[Path, bool, tuple[QueueItem, list[Segment]] | None]:
+        """A verified file's landing in one trip to the database's thread: its ranges recorded
+        whole (state verifying, committed: a crash before the rename fetches nothing again), the
+        `rename()` into place, then `finish` (and the next item claimed with `claim_next`).
+
+        Returns the final path, whether the item moved to done, and the claimed item.
+        """
+        progress = self._progress_work(item_id, segments, etag, boot_id, "verifying")
+
+        def work(conn: sqlite3.Connection) -> tuple[Path, bool, Any]:
+            in_transaction(progress, conn)
+            final = rename()
+            record, extra = landed(final)
+            finish = self._finish_work(item_id, record, extra, boot_id if claim_next else None)
+            return (final, *in_transaction(finish, conn))
+
+        final, moved, claimed = await self.db.exclusive(work)
+        return final, moved, _claimed_item(claimed)
+
+    def _finish_work(
+        self, item_id: int, landed: Landed, extra: dict[str, Any], claim_for: str | None
+    ) -> Callable[[sqlite3.Connection], tuple[bool, tuple[Any, list[Segment]] | None]]:
+        """The statements of `finish` (and, with the boot id `claim_for`, of the claim)."""
         sql, args = self._state_sql(item_id, "done", None, None, None, extra)
         landed_args = self._landed_args(landed)
 
@@ -319,6 +362,8 @@ class QueueStore:
             conn.execute(_LANDED_SQL, landed_args)
             conn.execute("DELETE FROM queue_segments WHERE item_id = ?", (item_id,))
             moved = (conn.execute(sql, args).rowcount or 0) > 0
+            if claim_for is None:
+                return moved, None
             row = conn.execute(
                 "SELECT * FROM queue_items WHERE state = 'pending' "
                 "ORDER BY priority DESC, id LIMIT 1"
@@ -329,14 +374,9 @@ class QueueStore:
                                                     ("pending",), {})  # fmt: skip
             if not conn.execute(claim_sql, claim_args).rowcount:
                 return moved, None
-            return moved, (row, _trusted_segments(conn, row["id"], boot_id))
+            return moved, (row, _trusted_segments(conn, row["id"], claim_for))
 
-        moved, claimed = await self.db.transaction(work)
-        if claimed is None:
-            return moved, None
-        item = QueueItem.from_row(claimed[0])
-        item.state = "running"
-        return moved, (item, claimed[1])
+        return work
 
     async def set_state(
         self,
@@ -422,6 +462,17 @@ class QueueStore:
 
         With `state`, the item moves to it in the same transaction.
         """
+        await self.db.transaction(self._progress_work(item_id, segments, etag, boot_id, state))
+
+    def _progress_work(
+        self,
+        item_id: int,
+        segments: list[Segment],
+        etag: str | None,
+        boot_id: str,
+        state: str | None,
+    ) -> Callable[[sqlite3.Connection], None]:
+        """The statements of `save_progress`."""
         done = sum(s.done for s in segments)
         moved = self._state_sql(item_id, state, None, None, None, {}) if state else None
         rows = [
@@ -445,7 +496,7 @@ class QueueStore:
                 (done, etag, boot_id or None, now, item_id),
             )
 
-        await self.db.transaction(work)
+        return work
 
     async def clear_segments(self, item_id: int) -> None:
         """Forget the ranges of one item (restart from zero)."""
