@@ -75,10 +75,15 @@ class Job(RangePlanner, Receiver, Checkpointer):
             opened = await early
             await opened.aclose()
 
-    async def run(self) -> JobResult:
-        """Fetch what is missing, then finish the hash; raises TransferError / OSError."""
+    async def run(self, fds: tuple[int, int] | None = None) -> JobResult:
+        """Fetch what is missing, then finish the hash; raises TransferError / OSError.
+
+        `fds`: the `.part` already opened for writing and reading (`open_both`), else opened here.
+        """
         try:
-            self._fd, rfd = await asyncio.to_thread(_open_both, self.target)
+            if fds is None:
+                fds = await asyncio.to_thread(open_both, self.target)
+            self._fd, rfd = fds
         except BaseException:
             await self.drop_first_request()
             raise
@@ -368,7 +373,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 await self._sleep(backoff(max(1, failures), exc.retry_after))
 
 
-def _open_both(target: Target) -> tuple[int, int]:
+def open_both(target: Target) -> tuple[int, int]:
     """The `.part` for writing and for reading (the hash), in one trip to a worker thread."""
     fd = open_part(target)
     try:

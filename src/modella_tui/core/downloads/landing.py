@@ -10,7 +10,7 @@ from typing import Any
 
 from modella_tui.core import errors
 from modella_tui.core.downloads import partmeta
-from modella_tui.core.downloads.job import Job, JobResult
+from modella_tui.core.downloads.job import Job, JobResult, open_both
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
 from modella_tui.core.downloads.sidecars import fetch_preview_bytes, preview_url, write_sidecars
 from modella_tui.core.downloads.state import log
@@ -135,12 +135,14 @@ class Landing(FolderWait):
         if target.directory.is_dir():
             job.send_first_request()
         try:
-            await asyncio.to_thread(_prepare, target, self._meta_for(item, segments), self._key())
+            fds = await asyncio.to_thread(
+                _prepare, target, self._meta_for(item, segments), self._key()
+            )
         except BaseException:
             await job.drop_first_request()
             raise
         self._jobs[item.id] = job
-        result = await job.run()
+        result = await job.run(fds)
         matches = not item.sha256 or result.sha256 == item.sha256
         if matches and not os.path.lexists(target.final):
             await self._land_at_once(item, target, job.final_segments(), result)
@@ -312,10 +314,12 @@ class Landing(FolderWait):
         }
 
 
-def _prepare(target: Target, meta: dict[str, Any], key: bytes) -> None:
-    """The folder and the signed `.part.json`, before any byte (in a worker thread: one trip)."""
+def _prepare(target: Target, meta: dict[str, Any], key: bytes) -> tuple[int, int]:
+    """The folder, the signed `.part.json` and the `.part` opened, before any byte (in a worker
+    thread: one trip)."""
     target.directory.mkdir(parents=True, exist_ok=True)
     partmeta.write_meta(target, meta, key)
+    return open_both(target)
 
 
 def _gets_sidecars(item: QueueItem) -> bool:
