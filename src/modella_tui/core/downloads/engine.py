@@ -77,8 +77,8 @@ class DownloadEngine(Admission, Landing, Recovery):
         # default); several of them at once make the event loop wait too long for a UI.
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             sys.setswitchinterval(SWITCH_INTERVAL)
-        await asyncio.to_thread(self._key)
-        held = await self.lease.acquire()
+        # The signing key is read (or made) beside the lease, not before it.
+        _, held = await asyncio.gather(asyncio.to_thread(self._key), self.lease.acquire())
         if held:
             self.lease.start_heartbeat()
             await self._reconcile()
