@@ -155,3 +155,15 @@ def test_write_new_gives_a_nameless_file_its_name(tmp_path: Path) -> None:
     os.symlink(tmp_path / "elsewhere", tmp_path / "link.json")
     assert not sidecars.write_new(tmp_path / "link.json", b"{}")  # a link there is never followed
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_write_new_makes_sidecars_readable_under_a_strict_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(partmeta, "_UMASK", 0o077)  # as read at start-up on such a pod
+    old = os.umask(0o077)
+    try:
+        assert sidecars.write_new(tmp_path / "m.civitai.info", b"{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.civitai.info").stat().st_mode) == 0o644

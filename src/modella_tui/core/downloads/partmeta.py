@@ -237,3 +237,8 @@ _UMASK = _read_umask()
 
 def _umask() -> int:
     return _UMASK
+
+
+def umask_hides(mode: int) -> bool:
+    """Whether this process's umask takes bits away from `mode` (a chmod is then needed)."""
+    return mode & ~_UMASK != mode

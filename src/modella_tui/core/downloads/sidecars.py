@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 
-from modella_tui.core.downloads.partmeta import WEIGHT_SUFFIXES
+from modella_tui.core.downloads.partmeta import WEIGHT_SUFFIXES, umask_hides
 from modella_tui.core.thumbnails import fetch_image
 
 PREVIEW_MAX = 20 * 1024 * 1024
+SIDECAR_MODE = 0o644
 
 
 def sidecar_paths(model_path: Path) -> dict[str, Path]:
@@ -53,7 +54,8 @@ def write_new(path: Path, data: bytes) -> bool:
     folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         try:
-            fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=folder)
+            flags = os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC
+            fd = os.open(".", flags, SIDECAR_MODE, dir_fd=folder)
         except AttributeError:  # not Linux
             return _write_new_named(path, data)
         except OSError as exc:
@@ -62,7 +64,8 @@ def write_new(path: Path, data: bytes) -> bool:
             raise
         try:
             _write_all(fd, data)
-            os.fchmod(fd, 0o644)  # Forge and ComfyUI may run as another user
+            if umask_hides(SIDECAR_MODE):
+                os.fchmod(fd, SIDECAR_MODE)  # Forge and ComfyUI may run as another user
             try:
                 # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N gives the nameless file its name.
                 os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=folder, follow_symlinks=True)
@@ -92,7 +95,7 @@ def _write_new_named(path: Path, data: bytes) -> bool:
     try:
         try:
             _write_all(fd, data)
-            os.fchmod(fd, 0o644)  # Forge and ComfyUI may run as another user
+            os.fchmod(fd, SIDECAR_MODE)  # Forge and ComfyUI may run as another user
         finally:
             os.close(fd)
         try:
@@ -119,6 +122,10 @@ def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str)
     """Write `.civitai.info` and the Forge `.json` where their names are free; return what was."""
     if stem_shared(model_path):
         return []  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
+    return _write_text(model_path, meta, base_model)
+
+
+def _write_text(model_path: Path, meta: dict[str, Any], base_model: str) -> list[Path]:
     out = sidecar_paths(model_path)
     written = []
     version = meta.get("version_json")
@@ -191,7 +198,7 @@ def _write_all_sidecars(
     if stem_shared(model_path):
         return  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
     with contextlib.suppress(OSError, TypeError, ValueError):
-        write_text_sidecars(model_path, meta, base_model)
+        _write_text(model_path, meta, base_model)
     dest = sidecar_paths(model_path)["preview"]
     if preview is not None and not os.path.lexists(dest):
         write_new(dest, preview)
