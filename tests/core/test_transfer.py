@@ -285,3 +285,17 @@ async def test_a_small_answer_is_read_with_its_headers(files_server: str) -> Non
         transfer = await client.send(ranged, stream=True)
         assert thread_body(transfer) is not None  # a range is a file transfer: left to its reader
         await transfer.aclose()
+
+
+def test_part_json_is_written_whole_signed_and_replaced(tmp_path: Path) -> None:
+    target = Target(tmp_path, "m.safetensors")
+    key = b"k" * 32
+    partmeta.write_meta(target, {"url": "https://a/x", "ranges": [[0, 10, 5, 0]]}, key)
+    first = partmeta.read_meta(target.meta)
+    assert first is not None and partmeta.is_signed(first, key)
+    partmeta.write_meta(target, {"url": "https://a/x", "ranges": [[0, 10, 9, 9]]}, key)
+    second = partmeta.read_meta(target.meta)
+    assert second is not None and partmeta.is_signed(second, key)
+    assert second["ranges"] == [[0, 10, 9, 9]]
+    assert not partmeta.is_signed({**second, "url": "https://evil/x"}, key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors.part.json"]
