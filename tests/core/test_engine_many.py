@@ -4,6 +4,8 @@ no thread started per file, previews fetched beside the transfer, pages sent to 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,24 @@ async def test_a_small_files_pages_go_to_the_disk_as_they_are_written(
 
 def test_starting_writeback_on_a_bad_descriptor_changes_nothing() -> None:
     checkpoints.start_writeback(-1, 0, 4096)  # no exception: the final sync does the work
+
+
+async def test_a_small_file_is_synced_once_by_its_last_writer(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    m = simple_model(hub, "Synced by writer", 512 * KIB)
+    syncs: list[str] = []
+
+    def sync(fd: int) -> None:
+        syncs.append(threading.current_thread().name)
+        os.fdatasync(fd)
+
+    engine = make_engine(db, models, fsync=sync)
+    await engine.add([civitai_request(hub, m, models / "Lora")])
+    await engine.start()
+    try:
+        summary = await asyncio.wait_for(engine.run_until_idle(), 30)
+    finally:
+        await engine.stop()
+    assert summary.items[0].state == "done"
+    assert syncs == ["modella-recv"]  # no second sync, no trip to another thread for it

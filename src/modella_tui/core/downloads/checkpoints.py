@@ -163,6 +163,7 @@ class Checkpointer(JobState):
     """Records the ranges through the job's `checkpoint` callback every checkpoint interval."""
 
     _writeback: Writeback | None = None
+    _synced_by_writer: dict[int, int] | None = None  # what a writer's own final sync covered
 
     def _done_by_start(self) -> dict[int, int]:
         with self._lock:
@@ -176,6 +177,21 @@ class Checkpointer(JobState):
         self._writeback = Writeback(
             self._fd, self._done_by_start, interval=self.sync_interval, sync=self._fsync
         )
+
+    def _sync_if_whole(self) -> None:
+        """A small file's last writer makes it durable at once, in its own thread: the sync
+        before the rename then needs no trip to another thread (`_flush`)."""
+        if self._writeback is not None or self.total is None or self._fd < 0:
+            return
+        with self._lock:
+            snap = {s.start: s.done for s in self.segments}
+            whole = sum(snap.values()) == self.total and all(
+                s.end is not None and s.pos >= s.end for s in self.segments
+            )
+        if whole:
+            with contextlib.suppress(OSError):  # `_flush` tries again
+                self._fsync(self._fd)
+                self._synced_by_writer = snap
 
     def _wrote(self, pos: int, n: int) -> None:
         if self._writeback is not None:
@@ -216,6 +232,9 @@ class Checkpointer(JobState):
             self._synced.update(writeback.synced)
         elif self._fd >= 0:
             snap = self._done_by_start()
+            if snap == self._synced_by_writer:  # the last writer synced every byte already
+                self._synced.update(snap)
+                return
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(self._fsync, self._fd)
                 self._synced.update(snap)

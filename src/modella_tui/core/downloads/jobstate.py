@@ -155,6 +155,9 @@ class JobState:
     def _steal_piece(self) -> int:
         return max(MIN_BATCH, min(STEAL_PIECE, self.multi_min // 8))
 
+    def _sync_if_whole(self) -> None:
+        """A writer that may have written the file's last bytes (the checkpoint part syncs)."""
+
     def _wrote(self, pos: int, n: int) -> None:
         """Writers report each write (any thread); the checkpoint part starts writeback."""
 

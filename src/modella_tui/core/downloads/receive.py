@@ -69,6 +69,7 @@ class Receiver(JobState):
             lower_thread_priority()
             try:
                 self._receive(seg, body, conn)
+                self._sync_if_whole()
             except BaseException as exc:
                 result = exc
             finally:
