@@ -88,8 +88,9 @@ async def test_a_landing_file_hands_its_slot_on_never_above_max_parallel(
     assert len(handed) == 5  # every file after the first two took a landing file's slot
 
 
+@pytest.mark.parametrize("size_known", [True, False])  # Civitai's sizes are only a hint
 async def test_small_files_start_no_thread_of_their_own(
-    hub: FakeHub, db: Database, models: Path, monkeypatch: pytest.MonkeyPatch
+    hub: FakeHub, db: Database, models: Path, monkeypatch: pytest.MonkeyPatch, size_known: bool
 ) -> None:
     ms = [simple_model(hub, f"Threads {n}", 256 * KIB) for n in range(6)]
     writebacks: list[int] = []
@@ -104,7 +105,8 @@ async def test_small_files_start_no_thread_of_their_own(
     monkeypatch.setattr(verify.OrderedHasher, "__init__", counted)
     started = workers.RECEIVERS.started
     engine = make_engine(db, models, max_parallel=1)
-    await engine.add([civitai_request(hub, m, models / "Lora") for m in ms])
+    sizes: dict[str, Any] = {} if size_known else {"expected_size": None}
+    await engine.add([civitai_request(hub, m, models / "Lora", **sizes) for m in ms])
     await engine.start()
     try:
         summary = await asyncio.wait_for(engine.run_until_idle(), 30)

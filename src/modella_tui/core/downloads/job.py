@@ -204,7 +204,8 @@ class Job(RangePlanner, Receiver, Checkpointer):
             self.etag = None
 
     def _new_hasher(self) -> None:
-        if not self.segments and self.total is not None and self.total <= INLINE_HASH_MAX:
+        fresh = not any(s.done for s in self.segments)  # nothing written yet
+        if fresh and self.total is not None and self.total <= INLINE_HASH_MAX:
             self._hasher = InlineHasher(self._rfd)
             return
         self._hasher = OrderedHasher(self._rfd, max_kept=POOL_BUFFERS - 2)
