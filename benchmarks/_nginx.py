@@ -33,6 +33,11 @@ events {{
 
 http {{
     default_type application/octet-stream;
+    # The preview every benchmark model points at must arrive as an image, as a CDN sends it:
+    # Modella writes a `.preview.png` only for an image type.
+    types {{
+        image/png png;
+    }}
     access_log off;
     sendfile on;
     tcp_nopush on;

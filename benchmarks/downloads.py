@@ -367,9 +367,13 @@ def engine_tool(
 
 def cli_tool(
     work: Path, api: _api.Api, refs: list[str], expect: Callable[[Path], dict[Path, int]],
-    config: Path | None = None,
+    config: Path | None = None, sidecars: bool = False,
 ) -> Callable[[Path], Sample]:  # fmt: skip
-    """`modella download REF…` as a whole process, a fresh state folder each run."""
+    """`modella download REF…` as a whole process, a fresh state folder each run.
+
+    With `sidecars`, every model file must also have its `.civitai.info`, `.preview.png` and Forge
+    `.json` when the command returns (they are part of what is timed).
+    """
 
     def go(out: Path) -> Sample:
         shutil.rmtree(work / "cli-home", ignore_errors=True)
@@ -377,12 +381,26 @@ def cli_tool(
         env = _tools.modella_env(work, api.url, models, config)
         api.first_download = None
         start = time.perf_counter()
-        s = _tools.modella(refs, env, expect(models))
+        files = expect(models)
+        s = _tools.modella(refs, env, files)
+        if sidecars:
+            check_sidecars(files)
         startup = api.first_download - start if api.first_download is not None else None
         note = "" if startup is None else f"start-up to first download request {startup:.2f} s"
         return Sample(s.wall, s.user, s.system, note=note, startup=startup)
 
     return go
+
+
+def check_sidecars(files: dict[Path, int]) -> None:
+    """Every model file has its three sidecars, the preview a PNG."""
+    for path in files:
+        stem = path.name.rsplit(".", 1)[0]
+        for suffix in (".civitai.info", ".json", ".preview.png"):
+            if not (path.parent / f"{stem}{suffix}").is_file():
+                raise RuntimeError(f"{path.name}: no {suffix} beside it")
+        if not (path.parent / f"{stem}.preview.png").read_bytes().startswith(PNG[:8]):
+            raise RuntimeError(f"{path.name}: the preview is not the PNG served")
 
 
 def hash_rate() -> float:
@@ -518,7 +536,11 @@ def main(argv: list[str] | None = None) -> int:
                     [ng.fast_url(f.name) for f in small], out, {f.name: f.size for f in small}
                 ),
                 "modella download": cli_tool(
-                    work, api, [f"civitai:{i}" for i in range(1, SMALL_FILES + 1)], loras
+                    work,
+                    api,
+                    [f"civitai:{i}" for i in range(1, SMALL_FILES + 1)],
+                    loras,
+                    sidecars=True,
                 ),
                 "engine": engine_tool(
                     work, [(ng.fast_url(f.name), f, f.name) for f in small], conns

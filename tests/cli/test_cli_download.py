@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -362,3 +364,50 @@ def test_each_file_starts_as_soon_as_its_own_look_up_is_done(
         gate.set()
         runner.join(60)
     assert done and done[0].returncode == 0, done[0].stderr if done else "no result"
+
+
+async def test_download_look_ups_do_not_wait_for_the_state_database(
+    fakehub: FakeHub, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `modella download` opens the database while its look-ups run; here the database is held
+    # mid-migration and a look-up still completes, its answer cached once the database is open.
+    from modella_tui.cli.common import open_clients
+    from modella_tui.core import config
+    from modella_tui.core.store.db import Database
+
+    monkeypatch.setenv("MODELLA_CIVITAI_URL", fakehub.civitai_url)
+    gate = threading.Event()
+    prepare = Database._prepare
+
+    def held(self: Database, raw: sqlite3.Connection) -> None:
+        gate.wait(20)
+        prepare(self, raw)
+
+    monkeypatch.setattr(Database, "_prepare", held)
+    try:
+        async with open_clients(config.load(), for_download=True) as clients:
+            model = await asyncio.wait_for(clients.civitai.model(INK_WASH), 20)
+            assert model.id == INK_WASH
+            assert not clients.db.is_open
+            gate.set()
+            await clients.open_db()
+            assert clients.civitai.cache is not None
+            await clients.civitai.cache.flush()
+            rows = await clients.db.fetchall("SELECT key FROM model_cache")
+            assert [r[0] for r in rows] == [f"civitai:model:{INK_WASH}"]
+    finally:
+        gate.set()
+
+
+def test_download_caches_every_answer_in_one_go(
+    run_cli: RunCli, fakehub: FakeHub, isolated_home: Path
+) -> None:
+    proc = run_cli("download", f"civitai:{INK_WASH}", f"civitai:{INKPUNK}")
+    assert proc.returncode == 0, proc.stderr
+    keys = {r[0] for r in db_rows(isolated_home, "SELECT key FROM model_cache")}
+    assert {f"civitai:model:{INK_WASH}", f"civitai:model:{INKPUNK}"} <= keys
+    again = run_cli("download", f"civitai:{INK_WASH}", f"civitai:{INKPUNK}")
+    assert again.returncode == 0, again.stderr
+    # The second run found both models in the cache: no look-up reached the API.
+    models = fakehub.requests("civitai", "/api/v1/models/")
+    assert len(models) == 2

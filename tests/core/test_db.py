@@ -7,7 +7,9 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,3 +206,99 @@ async def test_the_state_folders_it_creates_are_private_and_an_existing_one_keep
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
     for folder in (shared / "new", shared / "new" / "state"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+def _count_trips(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the calls queued on the database's thread (each is a round trip)."""
+    assert db.conn is not None
+    trips = [0]
+    queue: Callable[..., Awaitable[Any]] = db.conn._execute
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips[0] += 1
+        return await queue(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db.conn, "_execute", counted)
+    return trips
+
+
+async def test_a_transaction_is_one_trip_and_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with Database(tmp_path / "m.db") as db:
+        trips = _count_trips(db, monkeypatch)
+
+        def two_rows(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT INTO model_cache VALUES ('a', 'v', 0, 1)")
+            conn.execute("INSERT INTO model_cache VALUES ('b', 'v', 0, 1)")
+            return 2
+
+        assert await db.transaction(two_rows) == 2
+        assert trips[0] == 1  # BEGIN, both statements and COMMIT in one trip
+
+        def half_then_fail(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO model_cache VALUES ('c', 'v', 0, 1)")
+            raise ValueError("stop")
+
+        with pytest.raises(ValueError):
+            await db.transaction(half_then_fail)
+        rows = await db.read(lambda conn: conn.execute("SELECT key FROM model_cache").fetchall())
+        assert sorted(r[0] for r in rows) == ["a", "b"]  # 'c' was rolled back
+        assert await db.execute("INSERT INTO model_cache VALUES ('d', 'v', 0, 1)") > 0
+
+
+async def test_batched_cache_keeps_answers_and_writes_them_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    async with Database(tmp_path / "m.db") as db:
+        cache = ResponseCache(db, clock=lambda: now[0], batch=True)
+        for key in ("k1", "k2", "k3"):
+            await cache.put(key, f'{{"{key}": 1}}', ttl=60)
+        assert await db.fetchall("SELECT * FROM model_cache") == []  # nothing written yet
+        assert await cache.get("k2") == '{"k2": 1}'  # found where it is kept
+        trips = _count_trips(db, monkeypatch)
+        await cache.flush()
+        assert trips[0] == 1
+        rows = await db.fetchall("SELECT key, expires_at FROM model_cache ORDER BY key")
+        assert [(r[0], r[1]) for r in rows] == [("k1", 1060.0), ("k2", 1060.0), ("k3", 1060.0)]
+        now[0] += 61
+        assert await cache.get("k1") is None  # expired, kept or written alike
+
+
+async def test_batched_cache_answers_before_the_database_is_open(tmp_path: Path) -> None:
+    db = Database(tmp_path / "m.db")
+    cache = ResponseCache(db, batch=True)
+    assert await cache.get("k") is None  # no database yet: a miss, not an error
+    await cache.put("k", "v", ttl=60)
+    assert await cache.get("k") == "v"
+    await cache.flush()  # still closed: kept for later
+    await db.open()
+    try:
+        await cache.flush()
+        assert [tuple(r) for r in await db.fetchall("SELECT key, value FROM model_cache")] == [
+            ("k", "v")
+        ]
+    finally:
+        await db.close()
+
+
+def test_switching_to_wal_waits_while_another_process_switches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+
+    class Racing:
+        calls = 0
+
+        def execute(self, sql: str) -> Any:
+            self.calls += 1
+            if self.calls < 3:
+                raise busy
+            return sqlite3.connect(":memory:").execute("SELECT 1")
+
+    monkeypatch.setattr("modella_tui.core.store.db.time.sleep", lambda s: None)
+    raw = Racing()
+    dbmod._set_journal_mode(raw, "wal")  # type: ignore[arg-type]
+    assert raw.calls == 3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,37 @@ def test_write_new_never_replaces(tmp_path: Path) -> None:
     assert not sidecars.write_new(path, b"second")
     assert path.read_bytes() == b"first"
     assert [p.name for p in tmp_path.iterdir()] == ["m.civitai.info"]  # no temporary left
+
+
+def test_write_new_without_nameless_files_uses_a_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "O_TMPFILE")  # a system without them
+    path = tmp_path / "m.preview.png"
+    assert sidecars.write_new(path, b"first")
+    assert not sidecars.write_new(path, b"second")
+    assert path.read_bytes() == b"first"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["m.preview.png"]  # no temporary left
+
+
+def test_write_new_gives_a_nameless_file_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    assert sidecars.write_new(path, b"{}")
+    assert path.read_bytes() == b"{}"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    os.symlink(tmp_path / "elsewhere", tmp_path / "link.json")
+    assert not sidecars.write_new(tmp_path / "link.json", b"{}")  # a link there is never followed
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_write_new_makes_sidecars_readable_under_a_strict_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(partmeta, "_UMASK", 0o077)  # as read at start-up on such a pod
+    old = os.umask(0o077)
+    try:
+        assert sidecars.write_new(tmp_path / "m.civitai.info", b"{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.civitai.info").stat().st_mode) == 0o644

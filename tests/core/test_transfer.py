@@ -6,18 +6,30 @@ import asyncio
 import email.utils
 import errno
 import hashlib
+import http.server
 import os
 import random
 import socket
+import threading
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
+import httpx
 import pytest
 
 from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.job import backoff, write_all
 from modella_tui.core.downloads.lease import Lease
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
-from modella_tui.core.downloads.verify import OrderedHasher, looks_like_web_page, sha256_file
+from modella_tui.core.downloads.threadhttp import WHOLE_BODY, ThreadTransport, thread_body
+from modella_tui.core.downloads.verify import (
+    InlineHasher,
+    OrderedHasher,
+    looks_like_web_page,
+    sha256_file,
+)
 from modella_tui.core.http import RETRY_AFTER_CAP, parse_retry_after, same_origin
 from modella_tui.core.store.db import Database
 from modella_tui.core.textsafe import redact_url
@@ -176,3 +188,114 @@ def test_importing_the_engine_patches_no_private_http_attribute() -> None:
         "assert before == after, (before, after)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_inline_hasher_hashes_in_order_writes_where_they_happen(tmp_path: Path) -> None:
+    data = random.Random(3).randbytes(1024 * 1024 + 5)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        hasher = InlineHasher(fd)
+        released: list[int] = []
+        step = 200 * 1024
+        for off in range(0, len(data), step):
+            chunk = data[off : off + step]
+            hasher.written(off, off + len(chunk), [chunk], partial(released.append, off))
+            assert hasher.hashed == off + len(chunk)  # at once, in the writer's thread
+        assert len(released) == len(range(0, len(data), step))  # every buffer handed back
+        assert hasher.digest_if_done(len(data)) == hashlib.sha256(data).hexdigest()
+        assert hasher.finish(len(data)) == hashlib.sha256(data).hexdigest()
+    finally:
+        os.close(fd)
+
+
+def test_inline_hasher_reads_back_what_came_out_of_order(tmp_path: Path) -> None:
+    data = random.Random(4).randbytes(900 * 1024)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        hasher = InlineHasher(fd)
+        third = len(data) // 3
+        hasher.written(third, 2 * third, [data[third : 2 * third]])  # a second connection's range
+        assert hasher.hashed == 0 and hasher.digest_if_done(len(data)) is None
+        hasher.written(0, third, [data[:third]])  # the gap closes: the rest is read back
+        assert hasher.hashed == 2 * third
+        hasher.written(2 * third, len(data))  # written without a buffer: read back by finish
+        assert hasher.finish(len(data)) == hashlib.sha256(data).hexdigest()
+    finally:
+        os.close(fd)
+
+
+def test_inline_hasher_reports_a_gap(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        hasher = InlineHasher(fd)
+        hasher.written(0, 40, [b"x" * 40])
+        hasher.written(60, 100, [b"x" * 40])
+        with pytest.raises(OSError, match="hashed 40 of 100"):
+            hasher.finish(100)
+    finally:
+        os.close(fd)
+
+
+class _Files(http.server.BaseHTTPRequestHandler):
+    """A tiny server: /small (a few bytes) and /big (just past what is read with the headers)."""
+
+    protocol_version = "HTTP/1.1"
+    bodies: ClassVar[dict[str, bytes]] = {"/small": b"tiny body", "/big": b"b" * (WHOLE_BODY + 1)}
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        body = self.bodies[self.path]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def files_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_a_small_answer_is_read_with_its_headers(files_server: str) -> None:
+    transport = ThreadTransport()
+    async with httpx.AsyncClient(transport=transport) as client:
+        small = await client.send(client.build_request("GET", f"{files_server}/small"), stream=True)
+        assert thread_body(small) is None  # read already, in the request's thread
+        assert sum(len(c) for c in transport._idle.values()) == 1  # its connection is free
+        assert await small.aread() == b"tiny body"
+        big = await client.send(client.build_request("GET", f"{files_server}/big"), stream=True)
+        assert thread_body(big) is not None  # streamed, as a file body is
+        assert len(await big.aread()) == WHOLE_BODY + 1
+        ranged = client.build_request("GET", f"{files_server}/small", headers={"Range": "bytes=0-"})
+        transfer = await client.send(ranged, stream=True)
+        assert thread_body(transfer) is not None  # a range is a file transfer: left to its reader
+        await transfer.aclose()
+
+
+def test_part_json_is_written_whole_signed_and_replaced(tmp_path: Path) -> None:
+    target = Target(tmp_path, "m.safetensors")
+    key = b"k" * 32
+    partmeta.write_meta(target, {"url": "https://a/x", "ranges": [[0, 10, 5, 0]]}, key)
+    first = partmeta.read_meta(target.meta)
+    assert first is not None and partmeta.is_signed(first, key)
+    partmeta.write_meta(target, {"url": "https://a/x", "ranges": [[0, 10, 9, 9]]}, key)
+    second = partmeta.read_meta(target.meta)
+    assert second is not None and partmeta.is_signed(second, key)
+    assert second["ranges"] == [[0, 10, 9, 9]]
+    assert not partmeta.is_signed({**second, "url": "https://evil/x"}, key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors.part.json"]

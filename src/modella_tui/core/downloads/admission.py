@@ -86,15 +86,40 @@ class Admission(EngineState):
     """Queues resolved files: dedupe by key, by final path and by an identical file on disk."""
 
     async def add(self, reqs: list[QueueRequest]) -> list[AddResult]:
-        """Queue resolved files; dedupe by key, by final path and by an identical file on disk."""
-        out = []
+        """Queue resolved files; dedupe by key, by final path and by an identical file on disk.
+
+        A list is admitted together: one read of the queue, one insert transaction.
+        """
         async with self._add_lock:
-            for req in reqs:
-                out.append(await self._add_one(req))
-                self._wake.set()  # each file may start while the next is admitted
+            out = await self._admit(reqs)
+        self._wake.set()
         return out
 
-    async def _add_one(self, req: QueueRequest) -> AddResult:
+    async def _admit(self, reqs: list[QueueRequest]) -> list[AddResult]:
+        keys = list(dict.fromkeys(r.dedupe_key for r in reqs))
+        known, active = await self.store.admission_view(keys, ADMITTED_STATES)
+        batch = _Batch(known, {Path(o.target_dir) / o.file_name: (o.id, o.sha256) for o in active})
+        results = [await self._admit_one(req, batch) for req in reqs]
+        ids = await self.store.insert_many([row for _, row in batch.rows])
+        out: list[AddResult] = []
+        for result in results:
+            if isinstance(result, int):  # queued in this batch (or already, by an earlier entry)
+                (req, row), item_id = batch.rows[result], ids[result]
+                final = str(Path(row["target_dir"]) / row["file_name"])
+                if req is None:
+                    out.append(AddResult("already_queued", item_id, key="engine.already_queued"))
+                    continue
+                out.append(AddResult("queued", item_id, final, key="engine.queued"))
+                self._known[item_id] = ("pending", 0)
+                self._emit(ItemAdded(item_id, req.title, row["file_name"]))
+                self._emit(StateChanged(item_id, "pending"))
+                batch.rows[result] = (None, row)  # a later mention of it is "already queued"
+            else:
+                out.append(result)
+        return out
+
+    async def _admit_one(self, req: QueueRequest, batch: _Batch) -> AddResult | int:
+        """The outcome for one request, or the index of its new row in `batch.rows`."""
         if req.source not in ("civitai", "huggingface"):
             return AddResult("refused", key="engine.bad_request")
         try:
@@ -106,9 +131,11 @@ class Admission(EngineState):
                 "refused", key="engine.pickle_needs_confirm", params={"name": target.name}
             )
         sha = req.sha256.lower() if req.sha256 else None
-        existing = await self.store.by_dedupe_key(req.dedupe_key)
+        if req.dedupe_key in batch.new_keys:
+            return batch.new_keys[req.dedupe_key]
+        existing = batch.known.get(req.dedupe_key)
         if existing is not None:
-            if existing.state in ("pending", "running", "verifying", "paused"):
+            if existing.state in ADMITTED_STATES:
                 return AddResult("already_queued", existing.id, key="engine.already_queued")
             if (
                 existing.state == "done"
@@ -122,12 +149,16 @@ class Admission(EngineState):
                 )
             await self.store.clear_segments(existing.id)
             await self._set_state(existing.id, "pending", attempts=0, verified=0, final_path=None)
+            existing.state = "pending"  # asked again in this list: already queued
+            taken_at = Path(existing.target_dir) / existing.file_name
+            batch.taken[taken_at] = (existing.id, existing.sha256)
             return AddResult("requeued", existing.id, key="engine.requeued")
-        active = await self.store.in_states("pending", "running", "verifying", "paused")
-        taken = {Path(o.target_dir) / o.file_name: o for o in active}
+        taken = batch.taken
         other = taken.get(target.final)
-        if other is not None and sha is not None and other.sha256 == sha:
-            return AddResult("already_queued", other.id, key="engine.already_queued")
+        if other is not None and sha is not None and other[1] == sha:
+            if other[0] is None:  # queued earlier in this list
+                return batch.new_paths[target.final]
+            return AddResult("already_queued", other[0], key="engine.already_queued")
         if other is not None or _card_clash(target.final, taken):
             # Another file of the same name is on its way to the same folder (two repos'
             # `ae.safetensors`), or a `.json` would take a model's Forge card name: the `.part`
@@ -159,29 +190,43 @@ class Admission(EngineState):
         meta["allow_pickle"] = req.allow_pickle
         if req.size_hint is not None:
             meta["size_hint"] = req.size_hint
-        item_id = await self.store.insert(
-            {
-                "source": req.source,
-                "dedupe_key": req.dedupe_key,
-                "model_id": req.model_id,
-                "version_id": req.version_id,
-                "file_id": req.file_id,
-                "title": req.title,
-                "file_name": target.name,
-                "type": req.type,
-                "base_model": req.base_model,
-                "url": redact_url(req.url),
-                "target_dir": str(target.directory),
-                "expected_size": req.expected_size,
-                "sha256": sha,
-                "state": "pending",
-                "meta": meta,
-            }
-        )
-        self._known[item_id] = ("pending", 0)
-        self._emit(ItemAdded(item_id, req.title, target.name))
-        self._emit(StateChanged(item_id, "pending"))
-        return AddResult("queued", item_id, str(target.final), key="engine.queued")
+        row = {
+            "source": req.source,
+            "dedupe_key": req.dedupe_key,
+            "model_id": req.model_id,
+            "version_id": req.version_id,
+            "file_id": req.file_id,
+            "title": req.title,
+            "file_name": target.name,
+            "type": req.type,
+            "base_model": req.base_model,
+            "url": redact_url(req.url),
+            "target_dir": str(target.directory),
+            "expected_size": req.expected_size,
+            "sha256": sha,
+            "state": "pending",
+            "meta": meta,
+        }
+        index = len(batch.rows)
+        batch.rows.append((req, row))
+        batch.new_keys[req.dedupe_key] = index
+        batch.new_paths[target.final] = index
+        taken[target.final] = (None, sha)
+        return index
+
+
+ADMITTED_STATES = ("pending", "running", "verifying", "paused")
+
+
+@dataclass
+class _Batch:
+    """What one `add()` knows while it admits its list: the queue as read, and its new rows."""
+
+    known: dict[str, QueueItem]  # rows holding the list's dedupe keys
+    taken: dict[Path, tuple[int | None, str | None]]  # final path -> (item id, SHA256) on its way
+    rows: list[tuple[QueueRequest | None, dict[str, Any]]] = field(default_factory=list)
+    new_keys: dict[str, int] = field(default_factory=dict)  # dedupe key -> index in rows
+    new_paths: dict[Path, int] = field(default_factory=dict)  # final path -> index in rows
 
 
 def _card_clash(final: Path, taken: dict[Path, Any]) -> bool:

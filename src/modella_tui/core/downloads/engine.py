@@ -28,7 +28,7 @@ from modella_tui.core.downloads.landing import Landing
 from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.recovery import Recovery
 from modella_tui.core.downloads.state import CrashHook
-from modella_tui.core.store.queue import QueueItem
+from modella_tui.core.store.queue import ACTIVE_STATES, QueueItem, Segment
 
 __all__ = [
     "EXIT_BY_KEY",
@@ -77,13 +77,13 @@ class DownloadEngine(Admission, Landing, Recovery):
         # default); several of them at once make the event loop wait too long for a UI.
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             sys.setswitchinterval(SWITCH_INTERVAL)
-        await asyncio.to_thread(self._key)
-        held = await self.lease.acquire()
+        # The signing key is read (or made) beside the lease, not before it.
+        _, held = await asyncio.gather(asyncio.to_thread(self._key), self.lease.acquire())
         if held:
             self.lease.start_heartbeat()
             await self._reconcile()
-        for item in await self.store.all():
-            self._known[item.id] = (item.state, item.bytes_done)
+        for brief in await self.store.briefs():
+            self._known[brief.id] = (brief.state, brief.bytes_done)
         self._main = asyncio.create_task(self._main_loop(), name="modella-engine")
         self._ticker = asyncio.create_task(self._progress_loop(), name="modella-progress")
         return held
@@ -98,12 +98,19 @@ class DownloadEngine(Admission, Landing, Recovery):
                 with contextlib.suppress(BaseException):
                     await task
         self._main = self._ticker = None
-        running = list(self._tasks.items())
-        for item_id, task in running:
-            self._stop_reason[item_id] = "stop"
-            task.cancel()
-        if running:
-            await asyncio.wait([t for _, t in running], timeout=1.5)
+        self._stopping = True
+        try:
+            # A finishing item may have handed its slot on meanwhile: stop that one too.
+            while self._tasks:
+                running = list(self._tasks.items())
+                for item_id, task in running:
+                    self._stop_reason[item_id] = "stop"
+                    task.cancel()
+                _, late = await asyncio.wait([t for _, t in running], timeout=1.5)
+                if late:
+                    break
+        finally:
+            self._stopping = False
         await self._sidecars_written()
         await self.lease.release()
         if self._own_http and self._http is not None:
@@ -117,18 +124,35 @@ class DownloadEngine(Admission, Landing, Recovery):
         if not self._started:
             await self.start()
         ids = set(item_ids) if item_ids is not None else None
+        checked: float | None = None
         while True:
             self._changed.clear()
-            states = await self.store.states(ids)
-            active = any(s in ("pending", "running", "verifying") for s in states.values())
-            if not active and not any(i in self._tasks for i in states):
-                await self._sidecars_written()
-                return Summary([i for i in await self.store.all() if i.id in states])
-            self._wake.set()
+            # Every state change this process makes is known here at once (other processes'
+            # once a poll interval), so the database is asked only when that says the items may
+            # be idle, and at least once a poll interval: not at each of a file's changes.
+            if (
+                ids is None
+                or checked is None
+                or self._may_be_idle(ids)
+                or (self._clock() - checked >= self.poll_interval)
+            ):
+                checked = self._clock()
+                states = await self.store.states(ids)
+                active = any(s in ACTIVE_STATES for s in states.values())
+                if not active and not any(i in self._tasks for i in states):
+                    await self._sidecars_written()
+                    return Summary([i for i in await self.store.all() if i.id in states])
+                self._wake.set()
             with contextlib.suppress(TimeoutError):
                 # asyncio.timeout: wait_for on 3.11 can lose a cancellation racing its timeout.
                 async with asyncio.timeout(self.poll_interval):
                     await self._changed.wait()
+
+    def _may_be_idle(self, ids: set[int]) -> bool:
+        """False while this process knows one of `ids` to be running here or still active."""
+        return not any(
+            i in self._tasks or self._known.get(i, ("pending", 0))[0] in ACTIVE_STATES for i in ids
+        )
 
     async def _sidecars_written(self) -> None:
         """Wait for the sidecars being written (each is bounded by its own timeouts)."""
@@ -220,22 +244,58 @@ class DownloadEngine(Admission, Landing, Recovery):
 
     async def _schedule(self) -> None:
         free = self.max_parallel - len(self._tasks)
-        if free <= 0:
+        while free > 0:
+            # Only as many rows as there are free slots: the loop runs at every state change, and
+            # decoding every pending row each time costs a long queue dearly.
+            batch = await self.store.in_states("pending", limit=free)
+            started = skipped = 0
+            for item in batch:
+                if item.id in self._tasks:
+                    skipped += 1
+                    continue
+                await self._rebase(item)
+                if await self._wait_if_blocked(item):
+                    continue  # now paused: the next batch does not hold it
+                # Running, and the ranges it may resume from, in one trip to the database.
+                segments = await self.store.claim(item.id, self.boot_id)
+                if segments is None:
+                    skipped += 1
+                    continue
+                item.state = "running"
+                self._state_changed(item.id, "running", None, None)
+                self._start_item(item, segments, checked=True)
+                started += 1
+            free -= started
+            if len(batch) < free + started or skipped:
+                return  # no more pending rows (or some are not ours to start right now)
+
+    def _start_item(self, item: QueueItem, segments: list[Segment], *, checked: bool) -> None:
+        """Run a claimed (running) item in a task of its own; `checked` when the scheduler made
+        the checks a start needs (an item handed a slot at another's landing gets them first)."""
+        work = self._work(item, segments) if checked else self._start_handed(item, segments)
+        self._tasks[item.id] = asyncio.create_task(work, name=f"modella-item-{item.id}")
+
+    async def _start_handed(self, item: QueueItem, segments: list[Segment]) -> None:
+        try:
+            await self._rebase(item, segments)
+            blocked = self._blocked.get(self._root_of(item.target_dir))
+        except BaseException as exc:
+            # Back in line (the scheduler or the next start takes it up).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._set_state(item.id, "pending", only_from=("running",)))
+            self._tasks.pop(item.id, None)
+            self._wake.set()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            log.exception("starting item %s failed", item.id)
             return
-        for item in await self.store.in_states("pending"):
-            if free <= 0:
-                break
-            if item.id in self._tasks:
-                continue
-            await self._rebase(item)
-            if await self._wait_if_blocked(item):
-                continue
-            if not await self._set_state(item.id, "running", only_from=("pending",)):
-                continue
-            item.state = "running"
-            task = asyncio.create_task(self._work(item), name=f"modella-item-{item.id}")
-            self._tasks[item.id] = task
-            free -= 1
+        if blocked is not None:
+            # Its folder cannot take files: it waits like the others bound there.
+            self._tasks.pop(item.id, None)
+            await self._set_state(item.id, "paused", *blocked, only_from=("running",))
+            self._wake.set()
+            return
+        await self._work(item, segments)
 
     def reconfigure(
         self,
@@ -266,13 +326,15 @@ class DownloadEngine(Admission, Landing, Recovery):
                 job.connections = self.connections_per_file
         self._wake.set()
 
-    async def _rebase(self, item: QueueItem) -> None:
+    async def _rebase(self, item: QueueItem, segments: list[Segment] | None = None) -> None:
         """A queued item bound for an earlier models folder, with nothing downloaded yet, moves."""
         folder = Path(item.target_dir)
         if any(paths.is_within(root, folder) for root in self.roots):
             return
         old = next((r for r in self._former_roots if paths.is_within(r, folder)), None)
-        if old is None or any(s.done for s in await self.store.segments(item.id, self.boot_id)):
+        if segments is None and old is not None:
+            segments = await self.store.segments(item.id, self.boot_id)
+        if old is None or any(s.done for s in segments or []):
             return  # a .part is there: it finishes where it started
         item.target_dir = str(self.models_dir / folder.relative_to(old))
         await self.store.update(item.id, target_dir=item.target_dir)

@@ -1,7 +1,8 @@
 """One file's bytes into its `.part`: resume, range connections, retries, hashing.
 
 No database here: progress goes out through the `checkpoint` callback (see `checkpoints`). The
-parts: `ranges` (how many connections, who fetches what), `receive` (bytes to disk and hasher),
+parts: `ranges` (what the first answer says, how many connections, who fetches what), `receive`
+(bytes to disk and hasher),
 `checkpoints` (writeback and recorded ranges), `jobstate` (what they share).
 """
 
@@ -9,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from modella_tui.core.downloads.checkpoints import Checkpointer
 from modella_tui.core.downloads.jobstate import (
+    INLINE_HASH_MAX,
     JOIN_TIMEOUT,
     MULTI_MIN,
     POOL_BUFFERS,
@@ -24,7 +25,7 @@ from modella_tui.core.downloads.jobstate import (
     backoff,
     join_all,
 )
-from modella_tui.core.downloads.partmeta import open_part, open_part_read
+from modella_tui.core.downloads.partmeta import Target, open_part, open_part_read
 from modella_tui.core.downloads.ranges import RangePlanner
 from modella_tui.core.downloads.receive import Receiver, write_all
 from modella_tui.core.downloads.transfer import (
@@ -37,10 +38,9 @@ from modella_tui.core.downloads.transfer import (
     UrlExpired,
 )
 from modella_tui.core.downloads.verify import (
-    SNIFF_BYTES,
     BufferPool,
+    InlineHasher,
     OrderedHasher,
-    looks_like_web_page,
 )
 from modella_tui.core.store.queue import Segment
 
@@ -58,15 +58,44 @@ class Job(RangePlanner, Receiver, Checkpointer):
 
     # -- the whole job -------------------------------------------------------------------------
 
-    async def run(self) -> JobResult:
-        """Fetch what is missing, then finish the hash; raises TransferError / OSError."""
-        self._fd = await asyncio.to_thread(open_part, self.target)
-        rfd = await asyncio.to_thread(open_part_read, self.target)
+    def send_first_request(self) -> None:
+        """A fresh download: send its first request now; `run` takes the answer."""
+        if not self.segments and self._early is None:
+            self._early = asyncio.ensure_future(
+                self._retrying(lambda: self._open(0, None, probe=True))
+            )
+
+    async def drop_first_request(self) -> None:
+        """Cancel the request `send_first_request` sent (or close its answer) when unused."""
+        early, self._early = self._early, None
+        if early is None:
+            return
+        early.cancel()
+        with contextlib.suppress(BaseException):
+            opened = await early
+            await opened.aclose()
+
+    async def run(self, fds: tuple[int, int] | None = None) -> JobResult:
+        """Fetch what is missing, then finish the hash; raises TransferError / OSError.
+
+        `fds`: the `.part` already opened for writing and reading (`open_both`), else opened here.
+        """
+        try:
+            if fds is None:
+                fds = await asyncio.to_thread(open_both, self.target)
+            self._fd, rfd = fds
+        except BaseException:
+            await self.drop_first_request()
+            raise
         ticker: asyncio.Task[None] | None = None
         try:
+            self._rfd = rfd
             await self._validate_existing()
-            self._new_hasher(rfd)
-            self._start_writeback()
+            if self.segments or self.total is not None:
+                self._new_hasher()  # else once the first answer gives the size (_fetch_all)
+            if self.total is not None or self.segments:
+                # A fresh download learns its size from the first answer (see _fetch_all).
+                self._start_writeback()
             ticker = asyncio.create_task(self._tick(), name="modella-checkpoint")
             restarts = 0
             first: Opened | None = None
@@ -81,7 +110,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
                             await restart.opened.aclose()
                         raise FatalTransferError("engine.restart_loop") from None
                     self.notes.append(restart.note)
-                    await self._reset(rfd)
+                    await self._reset()
                     first = restart.opened
                     if first is not None:
                         self.etag = first.etag
@@ -96,9 +125,14 @@ class Job(RangePlanner, Receiver, Checkpointer):
             # Durable before the rename: the writeback thread synced all but the last few MB
             # while the bytes arrived, so this sync is short; it runs beside the hash's tail.
             assert self._hasher is not None
-            digest, _ = await asyncio.gather(
-                asyncio.to_thread(self._hasher.finish, size), self._flush()
-            )
+            hashed = self._hasher.digest_if_done(size)  # a small file's writers hashed it all
+            if hashed is None:
+                digest, _ = await asyncio.gather(
+                    asyncio.to_thread(self._hasher.finish, size), self._flush()
+                )
+            else:
+                await self._flush()
+                digest = hashed
             self._succeeded = True  # the item is marked done next; its ranges are then dropped
             return JobResult(size, digest, self.etag)
         finally:
@@ -112,6 +146,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
             return [Segment(s.start, s.end, s.done, s.done) for s in self.segments]
 
     async def _shutdown(self, rfd: int) -> None:
+        await self.drop_first_request()
         # Workers must be gone before the fds close (a reused fd number must never be written).
         await asyncio.shield(self._stop_workers())
         if not self._succeeded and self._fd >= 0:
@@ -123,7 +158,8 @@ class Job(RangePlanner, Receiver, Checkpointer):
             await asyncio.shield(self._stop_writeback())
         if self._hasher is not None:
             self._hasher.stop()
-            await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
+            if not self._hasher.ended:  # after a success it has ended already
+                await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
         for fd in (self._fd, rfd):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -167,16 +203,21 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 return
             self.etag = None
 
-    def _new_hasher(self, rfd: int) -> None:
-        self._hasher = OrderedHasher(rfd, max_kept=POOL_BUFFERS - 2)
+    def _new_hasher(self) -> None:
+        fresh = not any(s.done for s in self.segments)  # nothing written yet
+        if fresh and self.total is not None and self.total <= INLINE_HASH_MAX:
+            self._hasher = InlineHasher(self._rfd)
+            return
+        self._hasher = OrderedHasher(self._rfd, max_kept=POOL_BUFFERS - 2)
         for s in self.segments:
             self._hasher.written(s.start, s.pos)
 
-    async def _reset(self, rfd: int) -> None:
-        assert self._hasher is not None
+    async def _reset(self) -> None:
         await self._stop_workers()
-        self._hasher.stop()
-        await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
+        if self._hasher is not None:  # None when the first answer already asked for this
+            self._hasher.stop()
+            if not self._hasher.ended:
+                await asyncio.to_thread(self._hasher.join, JOIN_TIMEOUT)
         await self._stop_writeback()
         await asyncio.to_thread(os.ftruncate, self._fd, 0)
         self._synced.clear()
@@ -188,7 +229,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
         self.etag = None
         self.fetcher.forget_storage_url()
         await self._checkpoint([], None, self.total)
-        self._new_hasher(rfd)
+        self._new_hasher()
         self._start_writeback()
 
     # -- fetching ------------------------------------------------------------------------------
@@ -205,11 +246,20 @@ class Job(RangePlanner, Receiver, Checkpointer):
         if self._complete():
             return  # the `.part` is whole; verify without a request.
         fresh = not self.segments
+        if not fresh:
+            await self.drop_first_request()  # the `.part` holds ranges to resume after all
+        elif first is None:
+            # `bytes=0-` so a server that supports ranges says so with a 206; one connection first
+            # (sent already when `send_first_request` was called).
+            early, self._early = self._early, None
+            first = await (early or self._retrying(lambda: self._open(0, None, probe=True)))
         if fresh:
-            # `bytes=0-` so a server that supports ranges says so with a 206; one connection first.
-            first = await self._retrying(lambda: self._open(0, None, probe=True))
+            assert first is not None
             await self._adopt(first)
             await self._plan(first)
+            if self._hasher is None:
+                self._new_hasher()
+            self._start_writeback()  # now that the size is known (a small file needs none)
         elif first is None:
             self._ranges_ok = self.total is not None  # each ranged answer is checked anyway
         self._pool = BufferPool(self._buffer_size(), POOL_BUFFERS)
@@ -226,7 +276,7 @@ class Job(RangePlanner, Receiver, Checkpointer):
         if first is not None:
             await first.aclose()
         adapt: asyncio.Task[None] | None = None
-        if self.connections > 1 and self._ranges_ok:
+        if self.connections > 1 and self._ranges_ok and self._splittable():
             adapt = asyncio.create_task(self._adapt(), name="modella-adapt")
         try:
             while self._tasks:
@@ -259,41 +309,6 @@ class Job(RangePlanner, Receiver, Checkpointer):
                     self._claimed.discard(id(seg))
             first = None
             seg = self._next_segment()
-
-    async def _adopt(self, opened: Opened) -> None:
-        """Learn size and ETag from the first response of a fresh download."""
-        total = opened.total
-        if self.total is not None and total is not None and total != self.total:
-            # A body of another size is most often a login or error page: say so when it is one.
-            head = await _read_head(opened)
-            if looks_like_web_page(head, opened.content_type, self.target.name):
-                raise FatalTransferError("engine.web_page")
-            raise FatalTransferError("engine.size_mismatch", got=total, expected=self.total)
-        if self.total is None:
-            self.total = total
-        self.etag = opened.etag
-
-    async def _plan(self, first: Opened) -> None:
-        total = self.total
-        self._ranges_ok = first.status == 206 and total is not None
-        if self._ranges_ok and total is not None and total >= self.multi_min:
-            await self._preallocate(total)
-        self.segments = [Segment(0, total)]
-
-    async def _preallocate(self, total: int) -> None:
-        from modella_tui.core.store.db import is_network_fs
-
-        def work() -> None:
-            if self.preallocate and not is_network_fs(self.target.directory):
-                try:
-                    os.posix_fallocate(self._fd, 0, total)
-                    return
-                except OSError as exc:
-                    if exc.errno == errno.ENOSPC:  # say so now rather than mid-way
-                        raise
-            os.ftruncate(self._fd, total)
-
-        await asyncio.to_thread(work)
 
     async def _open(self, start: int, end: int | None, *, probe: bool = False) -> Opened:
         self.requests += 1
@@ -359,13 +374,11 @@ class Job(RangePlanner, Receiver, Checkpointer):
                 await self._sleep(backoff(max(1, failures), exc.retry_after))
 
 
-async def _read_head(opened: Opened) -> bytes:
-    """The first bytes of a response's body (for sniffing), then the response is closed."""
-    head = b""
-    with contextlib.suppress(Exception):
-        async for chunk in opened.response.aiter_raw():
-            head += chunk
-            if len(head) >= SNIFF_BYTES:
-                break
-    await opened.aclose()
-    return head[:SNIFF_BYTES]
+def open_both(target: Target) -> tuple[int, int]:
+    """The `.part` for writing and for reading (the hash), in one trip to a worker thread."""
+    fd = open_part(target)
+    try:
+        return fd, open_part_read(target)
+    except BaseException:
+        os.close(fd)
+        raise

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from modella_tui.core.downloads.partmeta import Target
 from modella_tui.core.downloads.threadhttp import ThreadBody
 from modella_tui.core.downloads.transfer import Fetcher, Opened
-from modella_tui.core.downloads.verify import BufferPool, OrderedHasher
+from modella_tui.core.downloads.verify import BufferPool, InlineHasher, OrderedHasher
 from modella_tui.core.store.queue import Segment
 
 MULTI_MIN = 64 * 1024 * 1024
+INLINE_HASH_MAX = 16 * 1024 * 1024  # a fresh file this small is hashed by its writers (see verify)
 BATCH = 4 * 1024 * 1024  # receive buffer size for large files
 MIN_BATCH = 64 * 1024
 POOL_BUFFERS = 8  # per file: 32 MiB at most
@@ -118,9 +119,11 @@ class JobState:
         self._conns: set[Conn] = set()
         self.notes: list[str] = []
         self.requests = 0
+        self._early: asyncio.Future[Opened] | None = None  # see Job.send_first_request
         self.peak_connections = 0
         self._fd = -1
-        self._hasher: OrderedHasher | None = None
+        self._hasher: OrderedHasher | InlineHasher | None = None
+        self._rfd = -1  # the `.part` opened for reading (the hash)
         self._pool: BufferPool | None = None
         self._lock = threading.Lock()  # segment ends/done, claims, connection set
         self._claimed: set[int] = set()  # id() of segments a connection is working on
@@ -140,15 +143,22 @@ class JobState:
             return self._retired + sum(c.got for c in self._conns)
 
     def _buffer_size(self) -> int:
-        # Small files get small buffers, so ranges can still be split and progress moves.
+        # A small file gets a quarter of its size: each buffer is a write, a hand-off to the hasher
+        # and thread wake-ups, so a few per file rather than dozens (64 KiB buffers cost a 2 MB
+        # file 40% more CPU). Splits stay possible (a range is split past the buffer its owner
+        # fills, and never into pieces below `_steal_piece`), and a slow link still commits every
+        # FLUSH_AFTER, so progress moves.
         if self.total is None:
             return BATCH
-        return max(MIN_BATCH, min(BATCH, self.total // 32))
+        return max(MIN_BATCH, min(BATCH, self.total // 4))
 
     def _steal_piece(self) -> int:
         return max(MIN_BATCH, min(STEAL_PIECE, self.multi_min // 8))
 
-    def _wrote(self, n: int) -> None:
+    def _sync_if_whole(self) -> None:
+        """A writer that may have written the file's last bytes (the checkpoint part syncs)."""
+
+    def _wrote(self, pos: int, n: int) -> None:
         """Writers report each write (any thread); the checkpoint part starts writeback."""
 
     def _spawn(self, seg: Segment, first: Opened | None) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 from modella_tui.core import errors
 from modella_tui.core.downloads import partmeta
-from modella_tui.core.downloads.job import Job
+from modella_tui.core.downloads.job import Job, JobResult, open_both
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
-from modella_tui.core.downloads.sidecars import write_sidecars
+from modella_tui.core.downloads.sidecars import fetch_preview_bytes, preview_url, write_sidecars
 from modella_tui.core.downloads.state import log
 from modella_tui.core.downloads.transfer import Fetcher, TransferError
 from modella_tui.core.downloads.waiting import FolderWait
@@ -24,9 +24,9 @@ from modella_tui.core.units import human_size
 class Landing(FolderWait):
     """Runs one item's download task and lands the file."""
 
-    async def _work(self, item: QueueItem) -> None:
+    async def _work(self, item: QueueItem, segments: list[Segment]) -> None:
         try:
-            await self._download(item)
+            await self._download(item, segments)
         except asyncio.CancelledError:
             reason = self._stop_reason.get(item.id, "stop")
             await asyncio.shield(self._after_stop(item, reason))
@@ -44,10 +44,20 @@ class Landing(FolderWait):
             log.exception("download of item %s failed", item.id)
             await self._fail(item, "engine.internal", {"reason": type(exc).__name__})
         finally:
+            preview = self._previews.pop(item.id, None)
+            if preview is not None:  # not landed: nobody will write it
+                preview.cancel()
+                if preview.done() and not preview.cancelled():
+                    preview.exception()  # retrieved, so never reported as lost
             self._tasks.pop(item.id, None)
             self._jobs.pop(item.id, None)
             self._speed.pop(item.id, None)
             self._stop_reason.pop(item.id, None)
+            handed = self._handover.pop(item.id, None)
+            if handed is not None:
+                # The slot goes straight to the item claimed with this one's landing (no await
+                # in between: the scheduler never sees the slot free).
+                self._start_item(*handed, checked=False)
             self._wake.set()
             self._changed.set()
 
@@ -72,16 +82,11 @@ class Landing(FolderWait):
         else:
             await self._set_state(item.id, "pending")
 
-    async def _download(self, item: QueueItem) -> None:
+    async def _download(self, item: QueueItem, segments: list[Segment]) -> None:
         target = make_target(item.target_dir, item.file_name, self._all_roots())
         if await self._already_landed(item, target):
             return
-        segments = await self.store.segments(item.id, self.boot_id)
         await self._check_space(item, target, sum(s.done for s in segments))
-        await asyncio.to_thread(target.directory.mkdir, parents=True, exist_ok=True)
-        await asyncio.to_thread(
-            partmeta.write_meta, target, self._meta_for(item, segments), self._key()
-        )
         fetcher = Fetcher(
             self._client(),
             item.url,
@@ -117,22 +122,65 @@ class Landing(FolderWait):
             sleep=self._sleep,
             pwritev=self._pwritev,
         )
+        url = preview_url(item.meta) if _gets_sidecars(item) else None
+        if url is not None:
+            # The preview image comes in beside the file, so its sidecars need only be written
+            # once it lands.
+            self._previews[item.id] = asyncio.ensure_future(
+                fetch_preview_bytes(self._client(), url, self.timeouts.headers)
+            )
+        # A fresh file's first request goes out while its folder, `.part.json` and `.part` are
+        # made (none of its bytes is written before they are). Not for a missing folder: one that
+        # cannot be made waits without a request.
+        if target.directory.is_dir():
+            job.send_first_request()
+        try:
+            fds = await asyncio.to_thread(
+                _prepare, target, self._meta_for(item, segments), self._key()
+            )
+        except BaseException:
+            await job.drop_first_request()
+            raise
         self._jobs[item.id] = job
-        result = await job.run()
+        result = await job.run(fds)
+        matches = not item.sha256 or result.sha256 == item.sha256
+        if matches and not os.path.lexists(target.final):
+            await self._land_at_once(item, target, job.final_segments(), result)
+            return
         # The ranges (all synced now) and the state in one transaction: a crash before the
         # rename resumes from a whole `.part` without fetching anything again.
         await self.store.save_progress(
             item.id, job.final_segments(), result.etag, self.boot_id, state="verifying"
         )
         self._state_changed(item.id, "verifying", None, None)
-        if item.sha256 and result.sha256 != item.sha256:
+        if not matches:
             await asyncio.to_thread(partmeta.remove_part, target)
             await self.store.clear_segments(item.id)
             await self._fail(item, "engine.hash_mismatch", {"name": item.file_name})
             return
-        verified = bool(item.sha256)
         final = await self._land(item, target, result.sha256)
-        await self._finish(item, final, result.size, result.sha256, verified)
+        await self._finish(item, final, result.size, result.sha256, bool(item.sha256))
+
+    async def _land_at_once(
+        self, item: QueueItem, target: Target, segments: list[Segment], result: JobResult
+    ) -> None:
+        """A verified file whose name is free: its ranges recorded whole (verifying), the rename,
+        and the item done (with the next one claimed for this slot) in one trip to the database's
+        thread, in that order: a crash between them costs nothing (see `QueueStore.land`)."""
+
+        def rename() -> Path:
+            self._crash("before_rename")
+            return self._rename_into_place(target)
+
+        def record(final: Path) -> tuple[Landed, dict[str, Any]]:
+            return self._landed_record(item, final, result.size, result.sha256, bool(item.sha256))
+
+        final, moved, handed = await self.store.land(
+            item.id, segments, result.etag, self.boot_id, rename, record,
+            claim_next=item.id in self._tasks and self._may_hand_over(),
+        )  # fmt: skip
+        self._state_changed(item.id, "verifying", None, None)
+        self._after_finish(item, final, moved, handed)
 
     async def _land(self, item: QueueItem, target: Target, sha: str) -> Path:
         # An identical file already under the final name: keep it, drop ours.
@@ -140,34 +188,63 @@ class Landing(FolderWait):
             await asyncio.to_thread(partmeta.remove_part, target)
             return target.final
         self._crash("before_rename")
-        final = await asyncio.to_thread(partmeta.land, target)
+        return await asyncio.to_thread(self._rename_into_place, target)
+
+    def _rename_into_place(self, target: Target) -> Path:
+        """The no-clobber rename, then the `.part.json` goes (in a worker thread: one trip)."""
+        final = partmeta.land(target)
         self._crash("after_rename")
         with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(os.unlink, target.meta)
+            os.unlink(target.meta)
         return final
 
-    async def _finish(
+    def _landed_record(
         self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
-    ) -> None:
+    ) -> tuple[Landed, dict[str, Any]]:
+        """The library row of a landed file and the columns its queue row gets when done."""
         landed = Landed(
             item.source, item.model_id, item.version_id, item.file_id, item.title, item.type,
             item.base_model, str(final), size, sha, verified,
         )  # fmt: skip
-        # One transaction: the library row, the ranges forgotten, the item done.
         done = {"final_path": str(final), "verified": int(verified), "bytes_done": size,
                 "expected_size": size}  # fmt: skip
-        if await self.store.finish(item.id, landed, **done):
+        return landed, done
+
+    async def _finish(
+        self, item: QueueItem, final: Path, size: int, sha: str | None, verified: bool
+    ) -> None:
+        landed, done = self._landed_record(item, final, size, sha, verified)
+        # One transaction: the library row, the ranges forgotten, the item done, and the next
+        # pending item claimed for this download slot (started when this task ends).
+        if item.id in self._tasks and self._may_hand_over():
+            moved, handed = await self.store.finish_and_claim(item.id, landed, self.boot_id, **done)
+        else:
+            moved, handed = await self.store.finish(item.id, landed, **done), None
+        self._after_finish(item, final, moved, handed)
+
+    def _after_finish(
+        self,
+        item: QueueItem,
+        final: Path,
+        moved: bool,
+        handed: tuple[QueueItem, list[Segment]] | None,
+    ) -> None:
+        """Events, the slot handed on, and the sidecars, once the item is recorded done."""
+        if moved:
             self._state_changed(item.id, "done", None, None)
-        # Only a model file gets sidecars: a version's Config `.yaml` or VAE would otherwise write
-        # an empty card over the model's `<stem>.json`. They are written after the download slot
-        # is free (off the critical path); run_until_idle and stop wait for them.
-        if item.source == "civitai" and isinstance(item.meta.get("version_json"), dict):
+        if handed is not None:
+            self._handover[item.id] = handed
+            self._state_changed(handed[0].id, "running", None, None)
+        # Sidecars are written after the download slot is free (off the critical path), with the
+        # preview fetched while the file came in; run_until_idle and stop wait for them.
+        if _gets_sidecars(item):
             task = asyncio.create_task(
                 write_sidecars(
-                    self._client(), final, item.meta, item.base_model, self.timeouts.headers
+                    self._client(), final, item.meta, item.base_model, self.timeouts.headers,
+                    self._previews.pop(item.id, None),
                 ),
                 name=f"modella-sidecars-{item.id}",
-            )
+            )  # fmt: skip
             self._side_tasks.add(task)
             task.add_done_callback(self._side_tasks.discard)
 
@@ -235,3 +312,17 @@ class Landing(FolderWait):
             "boot_id": self.boot_id,
             "meta": item.meta,
         }
+
+
+def _prepare(target: Target, meta: dict[str, Any], key: bytes) -> tuple[int, int]:
+    """The folder, the signed `.part.json` and the `.part` opened, before any byte (in a worker
+    thread: one trip)."""
+    target.directory.mkdir(parents=True, exist_ok=True)
+    partmeta.write_meta(target, meta, key)
+    return open_both(target)
+
+
+def _gets_sidecars(item: QueueItem) -> bool:
+    """Only a Civitai model file gets sidecars: a version's Config `.yaml` or VAE would otherwise
+    write an empty card over the model's `<stem>.json`."""
+    return item.source == "civitai" and isinstance(item.meta.get("version_json"), dict)

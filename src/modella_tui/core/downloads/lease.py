@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
 
@@ -42,23 +43,29 @@ class Lease:
     async def acquire(self) -> bool:
         """Take the lease if it is free, expired or already ours; True when we hold it."""
         now = self._clock()
-        async with self.db.write() as conn:
-            cur = await conn.execute("SELECT holder, expires_at FROM engine_lease WHERE id = 1")
-            row = await cur.fetchone()
+
+        def take(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT holder, expires_at FROM engine_lease WHERE id = 1"
+            ).fetchone()
             if (
                 row is not None
                 and row[0] != self.holder
                 and float(row[1]) > now
                 and not _dead_local_holder(str(row[0]))
             ):
-                self.held = False
                 return False
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO engine_lease (id, holder, expires_at) VALUES (1, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, "
                 "expires_at = excluded.expires_at",
                 (self.holder, now + self.ttl),
             )
+            return True
+
+        if not await self.db.transaction(take):
+            self.held = False
+            return False
         self.held = True
         self.lost.clear()
         return True
@@ -72,12 +79,18 @@ class Lease:
 
     async def renew(self) -> bool:
         """Extend our lease; False (and `lost` set) when someone else took it."""
-        async with self.db.write() as conn:
-            cur = await conn.execute(
-                "UPDATE engine_lease SET expires_at = ? WHERE id = 1 AND holder = ?",
-                (self._clock() + self.ttl, self.holder),
+        args = (self._clock() + self.ttl, self.holder)
+        ok = await self.db.transaction(
+            lambda conn: (
+                (
+                    conn.execute(
+                        "UPDATE engine_lease SET expires_at = ? WHERE id = 1 AND holder = ?", args
+                    ).rowcount
+                    or 0
+                )
+                > 0
             )
-            ok = (cur.rowcount or 0) > 0
+        )
         if not ok:
             self.held = False
             self.lost.set()

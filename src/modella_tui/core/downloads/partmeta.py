@@ -153,16 +153,54 @@ def is_signed(data: dict[str, Any], key: bytes) -> bool:
 def write_meta(target: Target, data: dict[str, Any], key: bytes | None = None) -> None:
     """Write `.part.json` atomically (temp file + replace; replace never follows a link).
 
-    Signed with `key`, so a later start can tell it from one it did not write.
+    Signed with `key`, so a later start can tell it from one it did not write. The text is the
+    signed form itself (sorted keys, compact), the signature added last. The first write of a
+    file is a nameless file given its name (one change to the folder, see `sidecars.write_new`).
     """
-    body = {"version": META_VERSION, **data}
+    unsigned = {"version": META_VERSION, **data}
+    text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if key is not None:
-        body["sig"] = _digest(body, key)
+        sig = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        text = f'{text[:-1]},"sig":"{sig}"}}'
+    raw = text.encode("utf-8")
+    if _link_new(target, raw):
+        return
     tmp = target.directory / f".{target.name}.part.json.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(body, fh, ensure_ascii=False)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(raw)
     os.replace(tmp, target.meta)
+
+
+def _link_new(target: Target, raw: bytes) -> bool:
+    """Write a `.part.json` that does not exist yet as a nameless file linked to its name; False
+    when it exists or this system cannot (the caller then writes it the usual way)."""
+    try:
+        flags = os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC
+    except AttributeError:  # not Linux
+        return False
+    if os.path.lexists(target.meta):
+        return False
+    try:
+        folder = os.open(target.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fd = os.open(".", flags, FILE_MODE, dir_fd=folder)
+    except OSError:
+        os.close(folder)
+        return False
+    try:
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.link(f"/proc/self/fd/{fd}", target.meta.name, dst_dir_fd=folder, follow_symlinks=True)
+        return True
+    except OSError:
+        return False  # it appeared meanwhile, or no /proc: the usual way replaces it
+    finally:
+        os.close(fd)
+        os.close(folder)
 
 
 def read_meta(path: Path) -> dict[str, Any] | None:
@@ -237,3 +275,8 @@ _UMASK = _read_umask()
 
 def _umask() -> int:
     return _UMASK
+
+
+def umask_hides(mode: int) -> bool:
+    """Whether this process's umask takes bits away from `mode` (a chmod is then needed)."""
+    return mode & ~_UMASK != mode

@@ -1,4 +1,5 @@
-"""Adaptive range connections for one file (aria2-like), never more than `connections`.
+"""The ranges of one file: what the first answer says (size, ranges or not), and adaptive range
+connections (aria2-like), never more than `connections`.
 
 A fresh download starts with one connection; when the file is large and that connection is far
 below what a link moves (a server capping each connection), all the others open at once. Between
@@ -11,8 +12,13 @@ takes half of the largest remaining range.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import os
 
 from modella_tui.core.downloads.jobstate import JobState
+from modella_tui.core.downloads.transfer import FatalTransferError, Opened
+from modella_tui.core.downloads.verify import SNIFF_BYTES, looks_like_web_page
 from modella_tui.core.store.queue import Segment
 
 STEAL_HORIZON = 0.5  # seconds: a range its connection finishes sooner is not split
@@ -26,6 +32,41 @@ SLOW_CONNECTION = 64 * 1024 * 1024  # bytes/s: a connection this slow is capped 
 
 class RangePlanner(JobState):
     """Splits ranges between connections and decides how many connections pay."""
+
+    async def _adopt(self, opened: Opened) -> None:
+        """Learn size and ETag from the first response of a fresh download."""
+        total = opened.total
+        if self.total is not None and total is not None and total != self.total:
+            # A body of another size is most often a login or error page: say so when it is one.
+            head = await _read_head(opened)
+            if looks_like_web_page(head, opened.content_type, self.target.name):
+                raise FatalTransferError("engine.web_page")
+            raise FatalTransferError("engine.size_mismatch", got=total, expected=self.total)
+        if self.total is None:
+            self.total = total
+        self.etag = opened.etag
+
+    async def _plan(self, first: Opened) -> None:
+        total = self.total
+        self._ranges_ok = first.status == 206 and total is not None
+        if self._ranges_ok and total is not None and total >= self.multi_min:
+            await self._preallocate(total)
+        self.segments = [Segment(0, total)]
+
+    async def _preallocate(self, total: int) -> None:
+        from modella_tui.core.store.db import is_network_fs
+
+        def work() -> None:
+            if self.preallocate and not is_network_fs(self.target.directory):
+                try:
+                    os.posix_fallocate(self._fd, 0, total)
+                    return
+                except OSError as exc:
+                    if exc.errno == errno.ENOSPC:  # say so now rather than mid-way
+                        raise
+            os.ftruncate(self._fd, total)
+
+        await asyncio.to_thread(work)
 
     def _next_segment(self) -> Segment | None:
         with self._lock:
@@ -75,6 +116,14 @@ class RangePlanner(JobState):
             self.segments.sort(key=lambda s: s.start)
             self._claimed.add(id(new))
             return new
+
+    def _splittable(self) -> bool:
+        """Whether a second connection could ever get a piece of this file: a range is only split
+        into pieces of at least `_steal_piece()`, so a file under two of them never is."""
+        with self._lock:
+            left = sum(s.remaining or 0 for s in self.segments)
+            unknown = any(s.end is None for s in self.segments)
+        return unknown or left >= 2 * self._steal_piece()
 
     def _active(self) -> int:
         return sum(1 for t in self._tasks if not t.done())
@@ -150,3 +199,15 @@ class RangePlanner(JobState):
             if not fresh or all(c.got or c.stop.is_set() for c in fresh):
                 return
             await asyncio.sleep(0.02)
+
+
+async def _read_head(opened: Opened) -> bytes:
+    """The first bytes of a response's body (for sniffing), then the response is closed."""
+    head = b""
+    with contextlib.suppress(Exception):
+        async for chunk in opened.response.aiter_raw():
+            head += chunk
+            if len(head) >= SNIFF_BYTES:
+                break
+    await opened.aclose()
+    return head[:SNIFF_BYTES]

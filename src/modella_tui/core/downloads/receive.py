@@ -22,13 +22,14 @@ from collections.abc import Callable, Sequence
 import httpx
 
 from modella_tui.core.downloads.jobstate import BATCH, Conn, JobState
-from modella_tui.core.downloads.threadhttp import RECEIVERS, ThreadBody, thread_body
+from modella_tui.core.downloads.threadhttp import ThreadBody, thread_body
 from modella_tui.core.downloads.transfer import FatalTransferError, Opened, TransferError
 from modella_tui.core.downloads.verify import (
     SNIFF_BYTES,
     looks_like_web_page,
     lower_thread_priority,
 )
+from modella_tui.core.downloads.workers import RECEIVERS
 from modella_tui.core.store.queue import Segment
 
 FLUSH_AFTER = 0.25  # seconds: a slow link still commits (and checkpoints) often
@@ -68,6 +69,7 @@ class Receiver(JobState):
             lower_thread_priority()
             try:
                 self._receive(seg, body, conn)
+                self._sync_if_whole()
             except BaseException as exc:
                 result = exc
             finally:
@@ -195,7 +197,7 @@ class Receiver(JobState):
                 write_all(self._pwritev, self._fd, data[:n], pos)
                 with self._lock:
                     seg.done += n
-                self._wrote(n)
+                self._wrote(pos, n)
         except BaseException:
             release()
             raise

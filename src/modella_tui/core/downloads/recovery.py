@@ -25,11 +25,11 @@ class Recovery(EngineState):
         A `.part.json` found without a queue row (the database was lost) is used only when this
         installation signed it; any other is listed by `orphans()` and never fetched.
         """
-        for item in await self.store.in_states("running", "verifying"):
-            if item.id not in self._tasks:
-                await self.store.set_state(item.id, "pending")
-        for item in await self.store.in_states("paused"):
-            if item.error in AUTO_PAUSES:  # the engine paused it (folder, space): try again
+        for item in await self.store.in_states("running", "verifying", "paused"):
+            if item.state == "paused":
+                if item.error in AUTO_PAUSES:  # the engine paused it (folder, space): try again
+                    await self.store.set_state(item.id, "pending")
+            elif item.id not in self._tasks:
                 await self.store.set_state(item.id, "pending")
         self._orphans = []
         requeued: set[str] = set()
@@ -49,8 +49,11 @@ class Recovery(EngineState):
         return [p for p, data in await self._unknown_metas() if not partmeta.is_signed(data, key)]
 
     async def _unknown_metas(self) -> list[tuple[Path, dict[str, Any]]]:
-        known = {i.dedupe_key for i in await self.store.all()}
-        found = await asyncio.to_thread(_find_part_metas, self._all_roots())
+        # The folder walk and the query run side by side.
+        briefs, found = await asyncio.gather(
+            self.store.briefs(), asyncio.to_thread(_find_part_metas, self._all_roots())
+        )
+        known = {i.dedupe_key for i in briefs}
         out = []
         for path, data in found:
             key = data.get("dedupe_key")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from modella_tui.core.downloads.partmeta import WEIGHT_SUFFIXES
+from modella_tui.core.downloads.partmeta import WEIGHT_SUFFIXES, umask_hides
 from modella_tui.core.thumbnails import fetch_image
 
 PREVIEW_MAX = 20 * 1024 * 1024
+SIDECAR_MODE = 0o644
 
 
 def sidecar_paths(model_path: Path) -> dict[str, Path]:
@@ -43,15 +46,58 @@ def forge_json(meta: dict[str, Any], base_model: str) -> dict[str, Any]:
 def write_new(path: Path, data: bytes) -> bool:
     """Write a file only if its name is free (like a model file, never over another); True if so.
 
-    Written whole under a temporary name, then linked into place: `os.link` fails on an
-    existing name, so nothing is ever replaced, and a reader never sees half a file.
+    Written whole into a file without a name, then linked to it: `link` fails on an existing
+    name, so nothing is ever replaced, and a reader never sees half a file. One change to the
+    folder instead of three (create, link, remove a temporary name): the folder is busy with the
+    other downloads' files. Where nameless files are not supported, a temporary name is used.
     """
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            flags = os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC
+            fd = os.open(".", flags, SIDECAR_MODE, dir_fd=folder)
+        except AttributeError:  # not Linux
+            return _write_new_named(path, data)
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                return _write_new_named(path, data)
+            raise
+        try:
+            _write_all(fd, data)
+            if umask_hides(SIDECAR_MODE):
+                os.fchmod(fd, SIDECAR_MODE)  # Forge and ComfyUI may run as another user
+            try:
+                # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N gives the nameless file its name.
+                os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=folder, follow_symlinks=True)
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.EXDEV, errno.EPERM, errno.EACCES):
+                    raise
+                return _write_new_named(path, data)  # no usable /proc here
+            return True
+        finally:
+            os.close(fd)
+    finally:
+        os.close(folder)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _write_new_named(path: Path, data: bytes) -> bool:
+    """`write_new` with a temporary name, linked into place, then removed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # Forge and ComfyUI may run as another user
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, SIDECAR_MODE)  # Forge and ComfyUI may run as another user
+        finally:
+            os.close(fd)
         try:
             os.link(tmp, path, follow_symlinks=False)
         except FileExistsError:
@@ -76,6 +122,10 @@ def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str)
     """Write `.civitai.info` and the Forge `.json` where their names are free; return what was."""
     if stem_shared(model_path):
         return []  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
+    return _write_text(model_path, meta, base_model)
+
+
+def _write_text(model_path: Path, meta: dict[str, Any], base_model: str) -> list[Path]:
     out = sidecar_paths(model_path)
     written = []
     version = meta.get("version_json")
@@ -90,13 +140,18 @@ def write_text_sidecars(model_path: Path, meta: dict[str, Any], base_model: str)
     return written
 
 
-async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout: float) -> bool:
-    """Download the preview image without credentials; best effort (False on any problem)."""
+async def fetch_preview_bytes(client: httpx.AsyncClient, url: str, timeout: float) -> bytes | None:
+    """The preview image, fetched without credentials; None on any problem (best effort)."""
     try:
         async with asyncio.timeout(timeout * 2):
-            body = await fetch_image(client, url, PREVIEW_MAX, timeout=timeout)
+            return await fetch_image(client, url, PREVIEW_MAX, timeout=timeout)
     except TimeoutError:
-        return False
+        return None
+
+
+async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout: float) -> bool:
+    """Download the preview image without credentials; best effort (False on any problem)."""
+    body = await fetch_preview_bytes(client, url, timeout)
     if body is None:
         return False
     try:
@@ -105,22 +160,45 @@ async def fetch_preview(client: httpx.AsyncClient, url: str, dest: Path, timeout
         return False
 
 
+def preview_url(meta: dict[str, Any]) -> str | None:
+    """The preview image's URL in a file's sidecar metadata, if any."""
+    url = meta.get("preview_url")
+    return url if isinstance(url, str) and url else None
+
+
 async def write_sidecars(
     client: httpx.AsyncClient,
     model_path: Path,
     meta: dict[str, Any],
     base_model: str,
     timeout: float,
+    preview: Awaitable[bytes | None] | None = None,
 ) -> None:
-    """All Civitai sidecars; failures never fail the download."""
+    """All Civitai sidecars; failures never fail the download.
+
+    `preview` is the preview image when it was fetched while the file downloaded (the engine
+    does); else it is fetched here. All three files are then written in one worker-thread trip.
+    """
+    url = preview_url(meta)
+    if preview is None and url is not None:
+        preview = fetch_preview_bytes(client, url, timeout)
+    body = None
+    if preview is not None:
+        with contextlib.suppress(Exception):
+            body = await preview
     with contextlib.suppress(OSError, TypeError, ValueError):
-        await asyncio.to_thread(write_text_sidecars, model_path, meta, base_model)
-    url = meta.get("preview_url")
-    preview = sidecar_paths(model_path)["preview"]
-    if (
-        isinstance(url, str)
-        and url
-        and not os.path.lexists(preview)
-        and not stem_shared(model_path)
-    ):
-        await fetch_preview(client, url, preview, timeout)
+        await asyncio.to_thread(_write_all_sidecars, model_path, meta, base_model, body)
+
+
+def _write_all_sidecars(
+    model_path: Path, meta: dict[str, Any], base_model: str, preview: bytes | None
+) -> None:
+    """The text sidecars and the preview (in a worker thread: looking names up in a folder other
+    downloads are writing to is slow on the event loop)."""
+    if stem_shared(model_path):
+        return  # `foo.ckpt` beside `foo.safetensors`: the sidecars are the other file's
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        _write_text(model_path, meta, base_model)
+    dest = sidecar_paths(model_path)["preview"]
+    if preview is not None and not os.path.lexists(dest):
+        write_new(dest, preview)

@@ -8,7 +8,6 @@ import os
 import shutil
 import stat
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,11 @@ from modella_tui.core.downloads.checkpoints import read_boot_id
 from modella_tui.core.downloads.events import Event, StateChanged
 from modella_tui.core.downloads.job import MULTI_MIN, Job
 from modella_tui.core.downloads.lease import LEASE_TTL, Lease
-from modella_tui.core.downloads.threadhttp import ThreadTransport
+from modella_tui.core.downloads.threadhttp import make_client
 from modella_tui.core.downloads.transfer import Timeouts
 from modella_tui.core.downloads.verify import sha256_file
-from modella_tui.core.http import USER_AGENT
 from modella_tui.core.store.db import Database
-from modella_tui.core.store.queue import QueueStore
+from modella_tui.core.store.queue import QueueItem, QueueStore, Segment
 
 log = logging.getLogger("modella_tui.core.downloads.engine")
 PART_KEY_NAME = "part-key"
@@ -113,6 +111,17 @@ class EngineState:
         self._started = False
         self._add_lock = asyncio.Lock()  # concurrent add() calls must not race on dedupe
         self._side_tasks: set[asyncio.Task[None]] = set()  # sidecars being written
+        # item id -> the next item it claimed when it finished (started when its task ends)
+        self._handover: dict[int, tuple[QueueItem, list[Segment]]] = {}
+        self._stopping = False
+        self._previews: dict[int, asyncio.Future[bytes | None]] = {}  # fetched beside a download
+
+    def _start_item(self, item: QueueItem, segments: list[Segment], *, checked: bool) -> None:
+        raise NotImplementedError  # DownloadEngine starts items
+
+    def _may_hand_over(self) -> bool:
+        """Whether a finishing item may claim the next one (its slot stays taken, see _finish)."""
+        return self.lease.held and not self._stopping and len(self._tasks) <= self.max_parallel
 
     def _key(self) -> bytes:
         if self._meta_key is None:
@@ -179,19 +188,5 @@ class EngineState:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            # Requests and bodies run on http.client in threads (see threadhttp), except behind a
-            # proxy from the environment, which httpx's own transport honours.
-            transport = None if _env_proxies() else ThreadTransport()
-            self._http = httpx.AsyncClient(
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-                transport=transport,
-            )
+            self._http = make_client()
         return self._http
-
-
-def _env_proxies() -> bool:
-    """True when the environment names an HTTP(S) proxy (httpx would use it)."""
-    proxies = urllib.request.getproxies()
-    return any(k in proxies for k in ("http", "https", "all"))

@@ -1,8 +1,8 @@
 """An httpx transport whose requests run on the stdlib `http.client` in threads.
 
 httpx stays the client: the Fetcher's redirect handling, auth-only-to-the-API-host and status checks
-are unchanged. Only the wire work moves: each request is sent and its headers read in a short-lived
-thread, and the body is a `ThreadBody` whose `readinto()` a download worker thread calls directly, so
+are unchanged. Only the wire work moves: each request is sent and its headers read in a pooled thread
+(`workers.REQUESTS`), and the body is a `ThreadBody` whose `readinto()` a download worker thread calls directly, so
 file bytes are received into the engine's own buffers with no copy in Python and no event-loop work
 per chunk (h11/anyio cost ≈ 1 s of loop CPU per GiB). Anything else reading the body (an error page,
 a redirect) can still iterate it asynchronously.
@@ -15,65 +15,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import queue
+import os
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
+from modella_tui.core.downloads.workers import RECEIVERS, REQUESTS
+from modella_tui.core.http import USER_AGENT
+
+__all__ = [
+    "RECEIVERS",
+    "REQUESTS",
+    "ThreadBody",
+    "ThreadTransport",
+    "env_proxies",
+    "make_client",
+    "thread_body",
+]
+
 KEEP_PER_HOST = 16
 BODY_EXTENSION = "modella_thread_body"
 ITER_CHUNK = 256 * 1024
+WHOLE_BODY = 1024 * 1024  # a body declared this small (and not a range) is read with its headers
 
 Key = tuple[str, str, int]
-IDLE_THREAD_S = 30.0  # a pooled thread with no work for this long ends
-
-
-class DaemonPool:
-    """Reused daemon threads for blocking work (requests, body reads).
-
-    Starting a thread waits for it to get the GIL (about a millisecond under load, many times per
-    small file); these threads are kept and reused. Being daemons, a read blocked at exit never
-    keeps the process alive (a ThreadPoolExecutor joins its threads at exit).
-    """
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._idle = 0
-
-    def submit(self, fn: Callable[[], None]) -> None:
-        """Run `fn` in a pooled thread (it must handle its own errors)."""
-        with self._lock:
-            spawn = self._idle == 0
-            if not spawn:
-                self._idle -= 1
-        self._jobs.put(fn)
-        if spawn:
-            threading.Thread(target=self._run, name=self._name, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                fn = self._jobs.get(timeout=IDLE_THREAD_S)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle > 0:
-                        self._idle -= 1
-                        return
-                continue
-            with contextlib.suppress(BaseException):
-                fn()
-            with self._lock:
-                self._idle += 1
-
-
-REQUESTS = DaemonPool("modella-http")
-RECEIVERS = DaemonPool("modella-recv")
 
 
 class ThreadBody(httpx.AsyncByteStream):
@@ -136,19 +105,45 @@ class ThreadBody(httpx.AsyncByteStream):
             with contextlib.suppress(Exception):
                 self._conn.close()
 
+    def _fill(self, view: memoryview) -> tuple[int, bool]:
+        """Read until `view` is full or the body ends (blocking); (bytes read, at the end)."""
+        got = 0
+        while got < len(view):
+            n = self.readinto(view[got:])
+            if not n:
+                return got, True
+            got += n
+        return got, self.complete
+
+    def read_all(self) -> bytes:
+        """The whole (small) body, read here and now (blocking); the connection is then free."""
+        parts = []
+        buf = bytearray(min(ITER_CHUNK, max(1, self._left or ITER_CHUNK)))
+        view = memoryview(buf)
+        while True:
+            n, end = self._fill(view)
+            parts.append(bytes(view[:n]))
+            if end:
+                break
+        self.close()
+        return b"".join(parts)
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
         buf = bytearray(ITER_CHUNK)
         view = memoryview(buf)
         while True:
             try:
-                n = await asyncio.to_thread(self.readinto, view)
+                # A chunk at a time, each read whole in one trip to a worker thread (a small body
+                # is one trip, its end included).
+                n, end = await asyncio.to_thread(self._fill, view)
             except TimeoutError:
                 raise httpx.ReadTimeout("no data in time") from None
             except (OSError, http.client.HTTPException) as exc:
                 raise httpx.ReadError(type(exc).__name__) from None
-            if not n:
+            if n:
+                yield bytes(view[:n])
+            if end:
                 return
-            yield bytes(view[:n])
 
     async def aclose(self) -> None:
         """Close (see `close`)."""
@@ -263,8 +258,9 @@ class ThreadTransport(httpx.AsyncBaseTransport):
                     aborted = call.aborted
                 if aborted:
                     raise httpx.ConnectError("cancelled", request=request)
-                # Headers must come within `connect` (the Fetcher passes its 30 s headers limit).
-                sock.settimeout(connect)
+                # As with httpx, the read timeout bounds the wait for the headers (the Fetcher
+                # also bounds the whole exchange by its headers limit).
+                sock.settimeout(read if read is not None else connect)
                 conn.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
                 for k, v in headers:
                     conn.putheader(k, v)
@@ -284,6 +280,33 @@ class ThreadTransport(httpx.AsyncBaseTransport):
             # Body reads: the idle timeout (None = block).
             sock.settimeout(read)
             stream = ThreadBody(self, key, conn, sock, resp)
+            if (
+                "range" not in request.headers
+                and resp.length is not None
+                and (resp.length <= WHOLE_BODY)
+            ):
+                # A small answer (an API's JSON, a redirect, a preview image) is read here, in
+                # this thread: no further trips for its body, and its connection is free at once.
+                # Ranged requests are file transfers: their bodies stay for the receive threads.
+                try:
+                    data = stream.read_all()
+                except TimeoutError:
+                    stream.abort()
+                    stream.close()
+                    raise httpx.ReadTimeout("no data in time", request=request) from None
+                except (OSError, http.client.HTTPException) as exc:
+                    stream.abort()
+                    stream.close()
+                    raise httpx.ReadError(type(exc).__name__, request=request) from None
+                return httpx.Response(
+                    resp.status,
+                    headers=resp.getheaders(),
+                    stream=httpx.ByteStream(data),  # read (and decoded) as any body would be
+                    extensions={
+                        "http_version": b"HTTP/1.1",
+                        "reason_phrase": resp.reason.encode(),
+                    },
+                )
             return httpx.Response(
                 resp.status,
                 headers=resp.getheaders(),
@@ -315,3 +338,28 @@ def thread_body(response: httpx.Response) -> ThreadBody | None:
     """The response's ThreadBody when its body can be read from a worker thread."""
     stream = response.extensions.get(BODY_EXTENSION)
     return stream if isinstance(stream, ThreadBody) else None
+
+
+def make_client() -> httpx.AsyncClient:
+    """The engine's HTTP client: requests and bodies on `http.client` in pooled threads, redirects
+    left to the caller; httpx's own transport behind a proxy from the environment (it honours it).
+
+    TLS settings are made on the first https connection, in a worker thread: a command that only
+    talks plain HTTP (or has not reached its first request yet) does not wait for them.
+    """
+    transport = None if env_proxies() else ThreadTransport()
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        transport=transport,
+    )
+
+
+def env_proxies() -> bool:
+    """True when the environment names an HTTP(S) proxy (httpx would use it)."""
+    for name, value in os.environ.items():
+        scheme, _, rest = name.lower().rpartition("_")
+        if rest == "proxy" and scheme in ("http", "https", "all") and value:
+            return True
+    return False

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from modella_tui.core.downloads.workers import HASHERS
+
 Buffer = bytes | bytearray | memoryview
 
 READ_BLOCK = 8 * 1024 * 1024
@@ -115,8 +117,8 @@ class OrderedHasher:
         self._target: int | None = None  # set by finish(): hash up to here, then stop
         self._stopped = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="modella-hash", daemon=True)
-        self._thread.start()
+        self._ended = threading.Event()
+        HASHERS.submit(self._run)  # a reused thread: starting one per file costs the loop time
 
     def written(
         self,
@@ -153,7 +155,7 @@ class OrderedHasher:
         with self._cond:
             self._target = total
             self._cond.notify()
-        self._thread.join()
+        self._ended.wait()
         if self._error is not None:
             raise self._error
         if self.hashed != total:
@@ -172,8 +174,17 @@ class OrderedHasher:
                 release()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the thread to end (after `stop` or `finish`)."""
-        self._thread.join(timeout)
+        """Wait for the hashing to end (after `stop` or `finish`)."""
+        self._ended.wait(timeout)
+
+    def digest_if_done(self, total: int) -> str | None:
+        """None: the hash thread's `finish` says when it is done."""
+        return None
+
+    @property
+    def ended(self) -> bool:
+        """True once the hashing has ended (nothing left to wait for)."""
+        return self._ended.is_set()
 
     def _contiguous_end(self) -> int:
         for start, end in self._present:
@@ -191,9 +202,12 @@ class OrderedHasher:
             with self._cond:
                 left = list(self._kept.values())
                 self._kept.clear()
-            for _end, _bufs, release in left:
-                if release is not None:
-                    release()
+            try:
+                for _end, _bufs, release in left:
+                    if release is not None:
+                        release()
+            finally:
+                self._ended.set()
 
     def _loop(self) -> None:
         while True:
@@ -239,6 +253,93 @@ class OrderedHasher:
                 got += n
             self._h.update(view)
             self.hashed = stop
+
+
+class InlineHasher:
+    """`OrderedHasher` for a small fresh file: hashed in the writers' own threads, no thread of
+    its own.
+
+    A write that continues the hashed prefix is hashed from its buffer at once; one that does not
+    (several connections) is read back from the file by whichever write or `finish` makes the
+    prefix reach it. Handing each buffer to a hash thread and waking it costs more than hashing
+    a small file's few buffers where they are.
+    """
+
+    def __init__(self, read_fd: int) -> None:
+        self._fd = read_fd
+        self._h = hashlib.sha256()
+        self.hashed = 0
+        self._present: list[list[int]] = []
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def written(
+        self,
+        start: int,
+        end: int,
+        bufs: Sequence[Buffer] | None = None,
+        release: Release | None = None,
+    ) -> None:
+        """Record that [start, end) is on disk, hashing what continues the prefix now."""
+        try:
+            if end > start:
+                with self._lock:
+                    if self._stopped:
+                        return
+                    _add_range(self._present, start, end)
+                    if bufs is not None and start == self.hashed:
+                        for b in bufs:
+                            self._h.update(b)
+                        self.hashed = end
+                    self._catch_up(None)
+        finally:
+            if release is not None:
+                release()
+
+    def digest_if_done(self, total: int) -> str | None:
+        """The hex digest when the first `total` bytes are hashed already (it never waits)."""
+        with self._lock:
+            return self._h.hexdigest() if self.hashed == total else None
+
+    def finish(self, total: int) -> str:
+        """Hash what is left up to `total` (read back) and return the hex digest (in a thread)."""
+        with self._lock:
+            self._catch_up(total)
+            if self.hashed != total:
+                raise OSError(f"hashed {self.hashed} of {total} bytes")
+            return self._h.hexdigest()
+
+    def stop(self) -> None:
+        """Abandon hashing (pause, cancel, restart)."""
+        with self._lock:
+            self._stopped = True
+
+    def join(self, timeout: float | None = None) -> None:
+        """Nothing to wait for (no thread)."""
+
+    @property
+    def ended(self) -> bool:
+        """Always: there is no thread to wait for."""
+        return True
+
+    def _catch_up(self, limit: int | None) -> None:
+        """Hash, from the file, whatever is on disk right after the prefix (the lock is held)."""
+        while True:
+            end = next((e for s, e in self._present if s <= self.hashed < e), self.hashed)
+            if limit is not None:
+                end = min(end, limit)
+            if end <= self.hashed:
+                return
+            buf = bytearray(min(READ_BLOCK, end - self.hashed))
+            view = memoryview(buf)
+            got = 0
+            while got < len(view):
+                n = os.preadv(self._fd, [view[got:]], self.hashed + got)
+                if n <= 0:
+                    raise OSError(f"short read at byte {self.hashed + got}")
+                got += n
+            self._h.update(view)
+            self.hashed += got
 
 
 def _add_range(ranges: list[list[int]], start: int, end: int) -> None:

@@ -7,16 +7,18 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
-from importlib import resources
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from modella_tui.core import paths
 from modella_tui.core.errors import StateError
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 NETWORK_FS = {
     "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "9p", "ceph", "glusterfs", "lustre",
@@ -26,7 +28,13 @@ NETWORK_FS = {
 
 def migrations() -> list[tuple[int, str]]:
     """The numbered migration scripts, in order."""
-    folder = resources.files("modella_tui.core.store") / "migrations"
+    # Installed as files (the usual case), the folder is read directly: importlib.resources'
+    # readers cost ~7 ms of imports at every start. A zipped install goes through them.
+    folder: Any = Path(__file__).with_name("migrations")
+    if not folder.is_dir():
+        from importlib import resources
+
+        folder = resources.files("modella_tui.core.store") / "migrations"
     out = []
     for entry in folder.iterdir():
         name = entry.name
@@ -74,6 +82,7 @@ class Database:
         self.notes: list[str] = []  # user-facing notices (backup made, network FS)
         self._write_lock = asyncio.Lock()
         self.journal_mode = "wal"
+        self._ready = False  # open() finished: migrated and usable
 
     async def open(self) -> Database:
         """Connect, set pragmas, migrate; a corrupt file is set aside and a fresh one made."""
@@ -81,41 +90,69 @@ class Database:
 
         paths.ensure_private_dir(self.path.parent)  # new folders 0700; an existing one as it is
         try:
-            await self._connect_and_migrate()
-        except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            try:
+                await self._connect_and_migrate()
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise StateError(
+                        "error.state_open", path=str(self.path), reason=str(exc)
+                    ) from None
                 await self.close()
-                raise StateError("error.state_open", path=str(self.path), reason=str(exc)) from None
-            await self.close()
-            backup = self.set_aside()
-            self.notes.append(t("warn.db_corrupt", path=str(self.path), backup=str(backup)))
-            await self._connect_and_migrate()
+                backup = self.set_aside()
+                self.notes.append(t("warn.db_corrupt", path=str(self.path), backup=str(backup)))
+                await self._connect_and_migrate()
+        except BaseException:
+            await self.close()  # a connection left open (a newer schema, say) hangs exit
+            raise
+        self._ready = True
         return self
 
+    @property
+    def is_open(self) -> bool:
+        """True between a finished `open()` and `close()`."""
+        return self._ready and self.conn is not None
+
     async def _connect_and_migrate(self) -> None:
-        self.conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self.conn.row_factory = aiosqlite.Row
-        await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await self.conn.execute("PRAGMA foreign_keys = ON")
         if is_network_fs(self.path.parent):
             self.journal_mode = "delete"
-        row = await (
-            await self.conn.execute(f"PRAGMA journal_mode = {self.journal_mode}")
-        ).fetchone()
+
+        failed: list[BaseException] = []
+
+        def connect() -> sqlite3.Connection:
+            raw = sqlite3.connect(self.path, isolation_level=None)
+            raw.row_factory = sqlite3.Row
+            try:
+                self._prepare(raw)
+            except BaseException as exc:
+                # Raised once connected, so that closing it stops the thread cleanly.
+                failed.append(exc)
+            return raw
+
+        # Connecting, the pragmas, the check and every migration step in one trip to the
+        # database's thread (what `aiosqlite.connect` builds, with more done there): it all runs
+        # from the moment the thread starts, even while this loop is busy.
+        self.conn = aiosqlite.Connection(connect, 64)
+        await self.conn
+        if failed:
+            raise failed[0]
+
+    def _prepare(self, raw: sqlite3.Connection) -> None:
+        """Set the pragmas, check the file and migrate it (on the database's thread)."""
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        raw.execute("PRAGMA foreign_keys = ON")
+        _set_journal_mode(raw, self.journal_mode)
         if self.journal_mode == "wal":
             # In WAL mode NORMAL never corrupts the database; a power cut may only undo the last
             # commits, which the queue rebuilds (ranges trusted after a reboot are those written
             # after a sync, and the `.part.json` files). FULL would wait for the disk at every
             # commit, a dozen times for each small file.
-            await self.conn.execute("PRAGMA synchronous = NORMAL")
+            raw.execute("PRAGMA synchronous = NORMAL")
         # A quick structural check catches "file is not a database" and most truncation.
-        await (await self.conn.execute("PRAGMA quick_check")).fetchall()
-        del row
-        await self._migrate()
+        raw.execute("PRAGMA quick_check").fetchall()
+        self._migrate(raw)
 
-    async def _migrate(self) -> None:
-        assert self.conn is not None
-        (version,) = await (await self.conn.execute("PRAGMA user_version")).fetchone() or (0,)
+    def _migrate(self, raw: sqlite3.Connection) -> None:
+        (version,) = raw.execute("PRAGMA user_version").fetchone() or (0,)
         steps = migrations()
         known = steps[-1][0] if steps else 0
         if version > known:
@@ -124,22 +161,23 @@ class Database:
             if number <= version:
                 continue
             # One transaction per step: a crash mid-way leaves user_version unchanged.
-            await self.conn.execute("BEGIN IMMEDIATE")
+            raw.execute("BEGIN IMMEDIATE")
             try:
                 # Another process (a second tab, a CLI) may have applied it while we waited for
                 # the write lock: the version is read again under the lock.
-                (now,) = await (await self.conn.execute("PRAGMA user_version")).fetchone() or (0,)
+                (now,) = raw.execute("PRAGMA user_version").fetchone() or (0,)
                 if now >= number:
-                    await self.conn.execute("COMMIT")
+                    raw.execute("COMMIT")
                     continue
                 for statement in _split_sql(script):
-                    await self.conn.execute(statement)
+                    raw.execute(statement)
                 if self._after_step is not None:
                     self._after_step(number)
-                await self.conn.execute(f"PRAGMA user_version = {number}")
-                await self.conn.execute("COMMIT")
+                raw.execute(f"PRAGMA user_version = {number}")
+                raw.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
                 raise
 
     def set_aside(self) -> Path:
@@ -154,6 +192,7 @@ class Database:
 
     async def close(self) -> None:
         """Always called: an unclosed aiosqlite connection hangs interpreter exit."""
+        self._ready = False
         if self.conn is not None:
             conn, self.conn = self.conn, None
             with contextlib.suppress(Exception):
@@ -184,11 +223,39 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` as one write transaction (BEGIN IMMEDIATE … COMMIT), run whole on
+        the database's thread; its result is returned.
+
+        `write()` goes to that thread and back for BEGIN, for each statement and fetch and for
+        COMMIT, each trip a thread switch both ways; this goes once. `work` gets the plain
+        `sqlite3` connection and must do nothing but database calls. On an error the transaction
+        is rolled back. A cancelled caller does not stop it: it commits or rolls back whole.
+        """
+        async with self._write_lock:
+            return await self._on_thread(partial(in_transaction, work))
+
+    async def exclusive(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` in one trip to the database's thread, holding the write lock: it
+        may run several transactions (`in_transaction`) with other work between them."""
+        async with self._write_lock:
+            return await self._on_thread(work)
+
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` for several reads in one trip to the database's thread."""
+        return await self._on_thread(work)
+
+    async def _on_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._c()
+        # aiosqlite runs every call of a connection in order on its one thread; `_execute` is how
+        # its own methods queue a function there.
+        run: Callable[..., Awaitable[T]] = conn._execute
+        return await run(lambda: work(conn._conn))
+
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one write statement in its own transaction; return lastrowid."""
-        async with self.write() as conn:
-            cur = await conn.execute(sql, tuple(params))
-            return cur.lastrowid or 0
+        args = tuple(params)
+        return await self.transaction(lambda raw: raw.execute(sql, args).lastrowid or 0)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """All rows of a query.
@@ -202,6 +269,37 @@ class Database:
         """The first row of a query, if any (see fetchall)."""
         rows = list(await self._c().execute_fetchall(sql, tuple(params)))
         return rows[0] if rows else None
+
+
+def _set_journal_mode(raw: sqlite3.Connection, mode: str) -> None:
+    """Switch the journal mode, waiting while another process does the same.
+
+    Processes opening a new database at once (the tabs of `modella serve`) race to switch it to
+    WAL; the losers get "database is locked" at once, without the busy timeout, so they retry.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            raw.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
+def in_transaction(work: Callable[[sqlite3.Connection], T], raw: sqlite3.Connection) -> T:
+    """`work(raw)` between BEGIN IMMEDIATE and COMMIT (ROLLBACK on an error), on the database's
+    thread (see `Database.transaction` and `Database.exclusive`)."""
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(raw)
+        raw.execute("COMMIT")
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    return result
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
