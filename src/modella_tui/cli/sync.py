@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modella_tui.cli.common import Clients, is_tty, open_clients
+from modella_tui.cli.common import is_tty, open_clients
+from modella_tui.cli.download import make_engine
 from modella_tui.cli.lists_cmd import hub_base, print_problems
 from modella_tui.cli.output import human_size, print_table
 from modella_tui.core.config import Settings
@@ -20,7 +21,6 @@ from modella_tui.core.provision import SyncReport
 from modella_tui.core.textsafe import clean
 
 if TYPE_CHECKING:
-    from modella_tui.core.downloads.engine import DownloadEngine
     from modella_tui.core.downloads.events import Event
 
 MARKS = {"landed": "✓", "already": "=", "failed": "✗", "skipped": "-", "queued": "…"}
@@ -50,27 +50,16 @@ async def _entries(
     return info.name, [i.entry() for i in await store.items(info.name)]
 
 
-def make_engine(settings: Settings, clients: Clients) -> DownloadEngine:
-    """The engine with the keys attached only for their own hosts."""
-    from modella_tui.core.downloads.auth import download_auth
-    from modella_tui.core.downloads.engine import DownloadEngine
-
-    return DownloadEngine(
-        clients.db,
-        models_dir=settings.models_dir,
-        max_parallel=int(settings.get("max_parallel")),
-        connections_per_file=int(settings.get("connections_per_file")),
-        auth_headers=download_auth(clients.civitai, clients.hub),
-    )
-
-
 async def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from modella_tui.core.downloads.resolve import placement_for
     from modella_tui.core.hub.packages import load_catalogue
     from modella_tui.core.list_status import Holdings
     from modella_tui.core.provision import make_planner, sync
 
-    async with open_clients(settings) as clients:
+    # As `modella download`: one HTTP client for look-ups, downloads and previews, and the
+    # look-ups' answers cached in one transaction (the list itself needs the database first).
+    async with open_clients(settings, for_download=True) as clients:
+        await clients.open_db()
         store = ListStore(clients.db)
         name, entries = await _entries(args.target, store, settings)
         if not entries:
