@@ -135,8 +135,9 @@ def modella_env(work: Path, api_url: str, models: Path, config: Path | None) -> 
     return env
 
 
-def modella(refs: list[str], env: dict[str, str], expect: dict[Path, int]) -> Sample:
-    """`modella download REF…` as a user runs it; every expected file must land whole."""
-    sample = timed([str(MODELLA), "download", *refs], env)
+def modella(args: list[str], env: dict[str, str], expect: dict[Path, int]) -> Sample:
+    """`modella ARGS…` (`download REF…`, `sync FILE`) as a user runs it; every expected file must
+    land whole."""
+    sample = timed([str(MODELLA), *args], env)
     check_sizes(expect)
     return sample

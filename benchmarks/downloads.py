@@ -367,9 +367,11 @@ def engine_tool(
 
 def cli_tool(
     work: Path, api: _api.Api, refs: list[str], expect: Callable[[Path], dict[Path, int]],
-    config: Path | None = None, sidecars: bool = False,
+    config: Path | None = None, sidecars: bool = False, command: str = "download",
 ) -> Callable[[Path], Sample]:  # fmt: skip
     """`modella download REF…` as a whole process, a fresh state folder each run.
+
+    With `command="sync"`, `modella sync FILE` of a list file naming the same REFs instead.
 
     With `sidecars`, every model file must also have its `.civitai.info`, `.preview.png` and Forge
     `.json` when the command returns (they are part of what is timed).
@@ -382,7 +384,13 @@ def cli_tool(
         api.first_download = None
         start = time.perf_counter()
         files = expect(models)
-        s = _tools.modella(refs, env, files)
+        if command == "sync":
+            kit = work / "sync-list.toml"
+            kit.write_text('name = "bench"\n' + "".join(
+                f'\n[[items]]\nref = "{ref}"\n' for ref in refs), encoding="utf-8")  # fmt: skip
+            s = _tools.modella(["sync", str(kit)], env, files)
+        else:
+            s = _tools.modella(["download", *refs], env, files)
         if sidecars:
             check_sidecars(files)
         startup = api.first_download - start if api.first_download is not None else None
@@ -542,6 +550,14 @@ def main(argv: list[str] | None = None) -> int:
                     loras,
                     sidecars=True,
                 ),
+                "modella sync": cli_tool(
+                    work,
+                    api,
+                    [f"civitai:{i}" for i in range(1, SMALL_FILES + 1)],
+                    loras,
+                    sidecars=True,
+                    command="sync",
+                ),
                 "engine": engine_tool(
                     work, [(ng.fast_url(f.name), f, f.name) for f in small], conns
                 ),
@@ -627,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
                   lambda r: r <= 1.2),
         ratio_row(f"{SMALL_FILES} files: modella download (sidecars too) / aria2c -j3", m3, a3,
                   "≤ 2.0", lambda r: r <= 2.0),
+        ratio_row(f"{SMALL_FILES} files: modella sync LIST (sidecars too) / aria2c -j3",
+                  three.median("modella sync"), a3, "≤ 2.0", lambda r: r <= 2.0),
         ratio_row("CPU per GiB, 1 connection: modella / (curl + sha256sum)",
                   None if cpu_ours is None else cpu_ours / gib,
                   None if reference is None else reference / gib, "≤ 1.5", lambda r: r <= 1.5),

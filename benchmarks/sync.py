@@ -90,10 +90,13 @@ def main(argv: list[str] | None = None) -> int:
             ),
             encoding="utf-8",
         )
+        # PYTHONDONTWRITEBYTECODE (set in some sandboxes) would make every run compile Modella's
+        # modules again; an installed package has its byte code, as a user's does.
         base = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("MODELLA_", "CIVITAI_", "HF_TOKEN", "XDG_"))
+            and k != "PYTHONDONTWRITEBYTECODE"
         }
         base |= {"MODELLA_CIVITAI_URL": hub.civitai_url, "HF_ENDPOINT": hub.hub_url}
         base |= {"HF_HOME": str(work / "hf-home"), "LANG": "C.UTF-8"}

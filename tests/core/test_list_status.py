@@ -181,3 +181,58 @@ def test_removing_files_takes_their_cards_and_stays_in_the_models_folder(tmp_pat
     assert [p.name for p, _ in done.failed] == ["z.safetensors"]
     assert sorted(p.name for p in (root / "Lora").iterdir()) == ["config.json"]
     assert Path(outside.path).exists()
+
+
+async def test_planning_ahead_starts_every_look_up_before_it_is_asked_for() -> None:
+    import asyncio
+
+    from modella_tui.core.provision import PlanningAhead
+
+    asked: list[str] = []
+    release = asyncio.Event()
+
+    async def planner(ref: Ref, glob: str | None, skipped: list[ModellaError]) -> list[PlannedFile]:
+        asked.append(ref.canonical())
+        await release.wait()
+        assert isinstance(ref, CivitaiRef)
+        if ref.model_id == 2:
+            skipped.append(NotFoundError("civitai.error.gone"))
+        if ref.model_id == 3:
+            raise AuthError("civitai.error.auth")
+        return [planned(file_id=str(ref.model_id))]
+
+    entries = [ListEntry("civitai:1"), ListEntry("civitai:2"), ListEntry("civitai:1"),
+               ListEntry("civitai:3"), ListEntry("not a ref")]  # fmt: skip
+    ahead = PlanningAhead(planner, entries, concurrency=2)
+    await asyncio.sleep(0.01)
+    assert len(asked) == 2  # under way before anyone asks, two at a time
+    release.set()
+    outcomes = await plan_entries(entries, ahead, concurrency=8)
+    await ahead.close()
+    assert sorted(asked) == ["civitai:1", "civitai:2", "civitai:3"]  # the repeated REF: one look-up
+    assert [o.files[0].file_id if o.files else None for o in outcomes] == [
+        "1", "2", "1", None, None
+    ]  # fmt: skip
+    assert [type(e).__name__ for e in outcomes[1].skipped] == ["NotFoundError"]
+    assert isinstance(outcomes[3].error, AuthError)
+    assert outcomes[4].error is not None
+    # A REF it was not built for goes to the planner as it is.
+    extra = await ahead(CivitaiRef(model_id=9), None, [])
+    assert [f.file_id for f in extra] == ["9"]
+
+
+async def test_planning_ahead_cancels_what_nobody_asked_for() -> None:
+    import asyncio
+
+    from modella_tui.core.provision import PlanningAhead
+
+    started = asyncio.Event()
+
+    async def planner(ref: Ref, glob: str | None, skipped: list[ModellaError]) -> list[PlannedFile]:
+        started.set()
+        await asyncio.sleep(60)
+        return []
+
+    ahead = PlanningAhead(planner, [ListEntry("civitai:1")], concurrency=1)
+    await started.wait()
+    await asyncio.wait_for(ahead.close(), 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modella_tui.cli.common import is_tty, open_clients
-from modella_tui.cli.download import make_engine
+from modella_tui.cli.download import RESOLVE_AT_ONCE, make_engine
 from modella_tui.cli.lists_cmd import hub_base, print_problems
 from modella_tui.cli.output import human_size, print_table
 from modella_tui.core.config import Settings
@@ -34,18 +34,29 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
         return print_problems(exc)
 
 
-async def _entries(
+def _file_entries(target: str, settings: Settings) -> tuple[str, list[ListEntry]] | None:
+    """The list in a file when `target` is one (read without the database), else None."""
+    path = Path(target).expanduser()
+    if not path.is_file():
+        return None
+    return _read_file(path, settings)
+
+
+def _read_file(path: Path, settings: Settings) -> tuple[str, list[ListEntry]]:
+    listfile = read_list_file(path, civitai_base=settings.civitai_url, hub_base=hub_base())
+    for warning in listfile.warnings:
+        sys.stderr.write(clean(warning) + "\n")
+    if listfile.token_stripped:
+        sys.stderr.write(t("refs.warn.token_stripped") + "\n")
+    return listfile.name or path.stem, listfile.items
+
+
+async def _stored_entries(
     target: str, store: ListStore, settings: Settings
 ) -> tuple[str, list[ListEntry]]:
-    """A file when one is there (or the name ends in .toml and no list has it), else a list."""
-    path = Path(target).expanduser()
-    if path.is_file() or (target.lower().endswith(".toml") and await store.find(target) is None):
-        listfile = read_list_file(path, civitai_base=settings.civitai_url, hub_base=hub_base())
-        for warning in listfile.warnings:
-            sys.stderr.write(clean(warning) + "\n")
-        if listfile.token_stripped:
-            sys.stderr.write(t("refs.warn.token_stripped") + "\n")
-        return listfile.name or path.stem, listfile.items
+    """A stored list; a name ending in .toml that no list has is read as a (missing) file."""
+    if target.lower().endswith(".toml") and await store.find(target) is None:
+        return _read_file(Path(target).expanduser(), settings)
     info = await store.get(target)
     return info.name, [i.entry() for i in await store.items(info.name)]
 
@@ -54,22 +65,13 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
     from modella_tui.core.downloads.resolve import placement_for
     from modella_tui.core.hub.packages import load_catalogue
     from modella_tui.core.list_status import Holdings
-    from modella_tui.core.provision import make_planner, sync
+    from modella_tui.core.provision import PlanningAhead, make_planner, sync
 
-    # As `modella download`: one HTTP client for look-ups, downloads and previews, and the
-    # look-ups' answers cached in one transaction (the list itself needs the database first).
+    # As `modella download`: one HTTP client for look-ups, downloads and previews, their answers
+    # cached in one transaction, and for a list file the look-ups under way while the database
+    # opens (a stored list needs the database first).
+    found = _file_entries(args.target, settings)
     async with open_clients(settings, for_download=True) as clients:
-        await clients.open_db()
-        store = ListStore(clients.db)
-        name, entries = await _entries(args.target, store, settings)
-        if not entries:
-            sys.stderr.write(clean(t("sync.empty", name=name)) + "\n")
-            return EXIT_OK
-        sys.stderr.write(clean(t("sync.resolving", name=name, count=len(entries))) + "\n")
-        engine = make_engine(settings, clients)
-        holdings = await Holdings.gather(
-            await store.landed(), await engine.items(), [settings.models_dir]
-        )
         layout = str(settings.get("layout"))
         planner = make_planner(
             clients.civitai,
@@ -77,18 +79,38 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
             load_catalogue(),
             lambda: placement_for(settings.models_dir, layout, None),
         )
-        show = _Progress()
-        engine.add_listener(show.on_event)  # before adding: ItemAdded names the files
-        with show:
-            result = await sync(
-                engine,
-                entries,
-                planner,
-                holdings,
-                allow_pickle=args.allow_pickle,
-                force=args.force,
-                on_other=_other_process,
+        ahead = None
+        if found is not None and found[1]:
+            ahead = PlanningAhead(planner, found[1], concurrency=RESOLVE_AT_ONCE)
+            planner = ahead
+        try:
+            await clients.open_db()
+            store = ListStore(clients.db)
+            name, entries = found or await _stored_entries(args.target, store, settings)
+            if not entries:
+                sys.stderr.write(clean(t("sync.empty", name=name)) + "\n")
+                return EXIT_OK
+            sys.stderr.write(clean(t("sync.resolving", name=name, count=len(entries))) + "\n")
+            engine = make_engine(settings, clients)
+            holdings = await Holdings.gather(
+                await store.landed(), await engine.items(), [settings.models_dir]
             )
+            show = _Progress()
+            engine.add_listener(show.on_event)  # before adding: ItemAdded names the files
+            with show:
+                result = await sync(
+                    engine,
+                    entries,
+                    planner,
+                    holdings,
+                    allow_pickle=args.allow_pickle,
+                    force=args.force,
+                    concurrency=RESOLVE_AT_ONCE,
+                    on_other=_other_process,
+                )
+        finally:
+            if ahead is not None:
+                await ahead.close()
     _print(name, result)
     return result.exit_code()
 

@@ -63,6 +63,55 @@ def make_planner(
     return plan
 
 
+Looked = tuple[list["PlannedFile"], list[ModellaError]]
+"""A look-up's files and the files of it that cannot be had."""
+
+
+class PlanningAhead:
+    """A planner whose look-ups for `entries` start at once (`concurrency` at a time), before the
+    caller has a database, an engine or the holdings; asking it for one of those REFs then waits
+    for the look-up already in flight. Anything else goes to the wrapped planner. `close` cancels
+    what nobody asked for."""
+
+    def __init__(
+        self, planner: RefPlanner, entries: Sequence[ListEntry], *, concurrency: int
+    ) -> None:
+        from modella_tui.core.refs import parse_ref
+
+        self._planner = planner
+        self._gate = asyncio.Semaphore(max(1, concurrency))
+        self._ahead: dict[tuple[str, str | None], asyncio.Task[Looked]] = {}
+        for entry in entries:
+            try:
+                ref = parse_ref(entry.ref)
+            except ModellaError:
+                continue  # `plan_entry` reports it
+            key = (ref.canonical(), entry.file)
+            if key not in self._ahead:
+                self._ahead[key] = asyncio.ensure_future(self._look(ref, entry.file))
+
+    async def _look(self, ref: Ref, glob: str | None) -> Looked:
+        skipped: list[ModellaError] = []
+        async with self._gate:
+            files = await self._planner(ref, glob, skipped)
+        return files, skipped
+
+    async def __call__(
+        self, ref: Ref, glob: str | None, skipped: list[ModellaError]
+    ) -> list[PlannedFile]:
+        task = self._ahead.get((ref.canonical(), glob))
+        if task is None:
+            return await self._planner(ref, glob, skipped)
+        files, missed = await asyncio.shield(task)
+        skipped.extend(missed)
+        return list(files)
+
+    async def close(self) -> None:
+        for task in self._ahead.values():
+            task.cancel()
+        await asyncio.gather(*self._ahead.values(), return_exceptions=True)
+
+
 @dataclass
 class Prepared:
     """One item after its resolve: the files already here and the files to fetch."""
