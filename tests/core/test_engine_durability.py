@@ -6,11 +6,13 @@ import asyncio
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modella_tui.core.downloads import checkpoints
 from modella_tui.core.downloads.checkpoints import Writeback, read_boot_id
 from modella_tui.core.downloads.recovery import meta_ranges
 from modella_tui.core.store.db import Database
@@ -56,6 +58,54 @@ def test_writeback_syncs_while_the_file_grows(tmp_path: Path) -> None:
         assert wb.synced == {0: 4 * MIB}
     finally:
         os.close(fd)
+
+
+def test_writeback_without_a_step_syncs_on_its_interval_only(tmp_path: Path) -> None:
+    syncs: list[float] = []
+    synced = threading.Event()
+
+    def sync(fd: int) -> None:
+        syncs.append(time.monotonic())
+        synced.set()
+
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    try:
+        wb = Writeback(fd, lambda: {0: 8 * MIB}, step=None, interval=0.3, sync=sync)
+        started = time.monotonic()
+        wb.wrote(8 * MIB)  # many steps' worth at once: no sync for the bytes alone
+        assert synced.wait(10)
+        assert syncs[0] - started >= 0.25  # the interval, not the bytes, woke it
+        wb.finish()
+        assert wb.synced == {0: 8 * MIB}
+    finally:
+        os.close(fd)
+
+
+async def test_a_large_file_asks_for_writeback_on_every_write_and_syncs_at_the_end(
+    hub: FakeHub, db: Database, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kicked: list[tuple[int, int]] = []
+    threads: list[Writeback] = []
+    real = Writeback
+
+    def record(*args: Any, **kw: Any) -> Writeback:
+        threads.append(real(*args, **kw))
+        return threads[-1]
+
+    monkeypatch.setattr(checkpoints, "THREAD_MIN", 1 * MIB)  # "large" for this test
+    monkeypatch.setattr(checkpoints, "Writeback", record)
+    monkeypatch.setattr(checkpoints, "_kick", lambda fd, pos, n: kicked.append((pos, n)))
+    m = simple_model(hub, "Kicked", 3 * MIB)
+    events: list[str] = []
+    engine = make_engine(db, models, fsync=lambda fd: events.append("sync"))
+    await engine.add([civitai_request(hub, m, models / "Lora")])
+    await engine.start()
+    summary = await asyncio.wait_for(engine.run_until_idle(), 20)
+    await engine.stop()
+    assert summary.items[0].state == "done" and summary.items[0].verified
+    assert len(threads) == 1  # the file had its writeback thread
+    assert sum(n for _, n in kicked) == 3 * MIB  # and every byte written was handed to the disk
+    assert "sync" in events  # durable before the rename all the same
 
 
 def test_part_json_ranges_trust_written_bytes_only_on_the_same_boot() -> None:

@@ -39,29 +39,29 @@ def run_download(args: argparse.Namespace, settings: Settings) -> int:
     for ref in refs:
         for warning in ref.warnings:
             sys.stderr.write(warning + "\n")
-    _fewer_collections()
+    fewer_collections()
     return asyncio.run(_download(refs, args, settings))
 
 
 def run_queue(args: argparse.Namespace, settings: Settings) -> int:
     """List the queue, or work it off with --run."""
-    _fewer_collections()
+    fewer_collections()
     return asyncio.run(_queue(args, settings))
 
 
 GC_THRESHOLD = 10_000  # new container objects between two young collections (Python's: 700)
 
 
-def _fewer_collections() -> None:
+def fewer_collections() -> None:
     """The cyclic garbage collector took ~5% of a 30-file download's CPU, mostly walking the
     objects the imports made. A headless command makes few cycles: collect the young objects
-    less often, and see `_freeze_imports` for the old ones."""
+    less often, and see `freeze_imports` for the old ones."""
     import gc
 
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
-def _freeze_imports() -> None:
+def freeze_imports() -> None:
     """Once the engine's modules are imported, leave their objects out of every later
     collection (they live as long as the process)."""
     import gc
@@ -125,7 +125,7 @@ async def _download(refs: list[Any], args: argparse.Namespace, settings: Setting
         try:
             await clients.open_db()
             engine = make_engine(settings, clients)
-            _freeze_imports()
+            freeze_imports()
 
             async def resolve_and_add(ref: Any, plan: asyncio.Future[list[Any]],
                                       skipped: list[ModellaError]) -> None:  # fmt: skip
@@ -383,7 +383,7 @@ def _report_orphans(orphans: list[Path]) -> None:
 async def _queue(args: argparse.Namespace, settings: Settings) -> int:
     async with open_clients(settings) as clients:
         engine = make_engine(settings, clients)
-        _freeze_imports()
+        freeze_imports()
         if args.run:
             summary = await _work(engine, clients, None)
             return summary.exit_code()

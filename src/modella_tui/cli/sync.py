@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modella_tui.cli.common import is_tty, open_clients
-from modella_tui.cli.download import RESOLVE_AT_ONCE, make_engine
+from modella_tui.cli.download import (
+    RESOLVE_AT_ONCE,
+    fewer_collections,
+    freeze_imports,
+    make_engine,
+)
 from modella_tui.cli.lists_cmd import hub_base, print_problems
 from modella_tui.cli.output import human_size, print_table
 from modella_tui.core.config import Settings
@@ -28,6 +33,7 @@ MARKS = {"landed": "✓", "already": "=", "failed": "✗", "skipped": "-", "queu
 
 def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Sync a stored list or a list file; exit 0 only when every item is here."""
+    fewer_collections()
     try:
         return asyncio.run(_sync(args, settings))
     except ListFileError as exc:
@@ -92,6 +98,7 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
                 return EXIT_OK
             sys.stderr.write(clean(t("sync.resolving", name=name, count=len(entries))) + "\n")
             engine = make_engine(settings, clients)
+            freeze_imports()
             holdings = await Holdings.gather(
                 await store.landed(), await engine.items(), [settings.models_dir]
             )

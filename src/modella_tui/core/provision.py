@@ -163,13 +163,18 @@ async def enqueue(
     allow_pickle: bool = False,
     force: bool = False,
 ) -> list[Queued]:
-    """Queue the files each item still needs; the safety rules of `modella download` apply."""
+    """Queue the files each item still needs; the safety rules of `modella download` apply.
+
+    Every item's files go to the engine in one `add` (one read of the queue, one insert).
+    """
     from modella_tui.core.downloads.resolve import check_safety
 
     out = []
+    requests = []
+    owners: list[Queued] = []  # the item each request belongs to
     for item in prepared:
         queued = Queued(item)
-        requests = []
+        out.append(queued)
         for planned in item.need:
             try:
                 check_safety([planned], allow_pickle=allow_pickle, force=force)
@@ -177,17 +182,17 @@ async def enqueue(
                 queued.refused.append(exc)
                 continue
             requests.append(planned.to_request(allow_pickle=allow_pickle))
-        if requests:
-            for result in await engine.add(requests):
-                if result.status in WATCH_STATES:
-                    if result.item_id is not None:
-                        queued.ids.append(result.item_id)
-                elif result.status == "already_have":
-                    queued.already += 1
-                else:
-                    key = result.key or "error.download"
-                    queued.refused.append(DownloadError(key, **result.params))
-        out.append(queued)
+            owners.append(queued)
+    results = await engine.add(requests) if requests else []
+    for queued, result in zip(owners, results, strict=True):
+        if result.status in WATCH_STATES:
+            if result.item_id is not None:
+                queued.ids.append(result.item_id)
+        elif result.status == "already_have":
+            queued.already += 1
+        else:
+            key = result.key or "error.download"
+            queued.refused.append(DownloadError(key, **result.params))
     return out
 
 
@@ -324,26 +329,37 @@ async def sync(
 
     gate = asyncio.Semaphore(max(1, concurrency))
     adding = asyncio.Lock()  # one `add` at a time: two entries may name the same file
-    started = False
+    ready: list[tuple[int, Prepared]] = []  # entries resolved, not yet handed to the engine
+    done: dict[int, Queued] = {}  # by the entry's place in the list
 
-    async def one(entry: ListEntry) -> Queued:
-        nonlocal started
+    async def one(index: int, entry: ListEntry) -> None:
         async with gate:
             outcome = await plan_entry(entry, planner)
-        ready = split(entry, outcome, holdings)
+        ready.append((index, split(entry, outcome, holdings)))
         async with adding:
-            (queued,) = await enqueue(engine, [ready], allow_pickle=allow_pickle, force=force)
-            if queued.ids and not started:
-                started = True
-                if not await engine.start() and on_other is not None:
-                    on_other()
-        return queued
+            # What is ready by now goes in together; an earlier holder of the lock may have
+            # taken this entry's files already.
+            batch, ready[:] = list(ready), []
+            if batch:
+                queued = await enqueue(
+                    engine, [p for _, p in batch], allow_pickle=allow_pickle, force=force
+                )
+                done.update(zip((i for i, _ in batch), queued, strict=True))
 
+    # The engine starts (lease, reconcile) while the first look-ups are in flight, as in
+    # `modella download`, so the first file's transfer waits for neither.
+    starting = asyncio.ensure_future(engine.start())
     try:
-        queued = list(await asyncio.gather(*(one(e) for e in entries)))
+        await asyncio.gather(*(one(i, e) for i, e in enumerate(entries)))
+        held = await starting
+        queued = [done[i] for i in range(len(entries))]
         ids = [i for q in queued for i in q.ids]
+        if ids and not held and on_other is not None:
+            on_other()
         rows = list((await engine.run_until_idle(ids)).items) if ids else []
     finally:
-        if started:
-            await engine.stop()
+        if not starting.done():
+            starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await engine.stop()
     return report(queued, rows)
