@@ -9,9 +9,9 @@ Each write asks the kernel to start writing its bytes out (`start_writeback`), s
 during the download and the final sync before the rename finds little left. A file larger than
 `THREAD_MIN` also has a writeback thread that `fdatasync`s the `.part` every sync interval while it
 grows, so a reboot costs at most that interval of transfer; where the kernel cannot be asked to
-start writeback, that thread also syncs every `WRITEBACK_STEP` bytes. (Measured: an `fdatasync`
-every 64 MiB while eight connections write made a 1 GiB download spend twice the system CPU of
-`curl -o && sync`; the per-write requests cost a fraction of it. See `docs/downloads.md`.)
+start writeback, that thread also syncs every `WRITEBACK_STEP` bytes. (Measured for 1 GiB: the
+per-write requests cost 39 ms in all and leave the final `fdatasync` 0.4 ms; sixteen step syncs
+cost ~17 ms each. See `docs/downloads.md`.)
 """
 
 from __future__ import annotations
