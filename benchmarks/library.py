@@ -39,6 +39,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work" / "library"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _keys  # noqa: E402
 
 SIZES_BAR_S = 3.0
 KEY_BAR_MS = 20.0
@@ -47,12 +50,6 @@ FOLDERS = {
     "ESRGAN": 10, "text_encoder": 10, "Other": 20,
 }  # fmt: skip
 EXTS = (".safetensors",) * 8 + (".ckpt", ".pt")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def make_folder(root: Path, count: int) -> int:
@@ -155,44 +152,10 @@ async def until(pilot: Any, done: Callable[[], bool], seconds: float = 600) -> N
 
 
 async def time_keys(app: Any, tree: Any, presses: int, run: int = 25) -> list[float]:
-    """Milliseconds from posting each key to the next frame (see `ui_grid.time_keys`); `run`
-    downs then as many ups, again and again."""
-    from textual import events
-    from textual._compositor import CompositorUpdate
-
-    frame = asyncio.Event()
-    stamp = [0.0]
-    original = app._display
-
-    def display(screen: Any, renderable: Any) -> None:
-        if renderable is not None:
-            if isinstance(renderable, CompositorUpdate):
-                renderable.render_segments(app.console)
-            stamp[0] = time.perf_counter()
-            frame.set()
-        original(screen, renderable)
-
-    app._display = display
-    times: list[float] = []
-    moved = 0
-    try:
-        for i in range(presses):
-            key = "down" if (i // run) % 2 == 0 else "up"
-            before = tree.cursor_line
-            await asyncio.sleep(0.02)  # let any earlier frame go out first
-            frame.clear()
-            start = time.perf_counter()
-            event = events.Key(key, None)
-            event.set_sender(app)
-            app._driver.send_message(event)
-            await asyncio.wait_for(frame.wait(), timeout=2)
-            times.append((stamp[0] - start) * 1000)
-            moved += tree.cursor_line != before
-    finally:
-        app._display = original
-    if moved < presses * 0.9:
-        raise SystemExit(f"only {moved} of {presses} keys moved the cursor: the figure is void")
-    return times
+    """Milliseconds per cursor key in the tree: `run` downs, then as many ups, again and again."""
+    return await _keys.time_keys(
+        app, presses, lambda i: "down" if (i // run) % 2 == 0 else "up", lambda: tree.cursor_line
+    )
 
 
 async def run_app(models: Path, home: Path, count: int, presses: int) -> dict[str, Any]:
@@ -235,7 +198,7 @@ async def run_app(models: Path, home: Path, count: int, presses: int) -> dict[st
             times = await time_keys(app, screen.files_tree, 100, run=1)
             out["during_scan"] = {
                 "median_ms": statistics.median(times),
-                "p95_ms": percentile(times, 95),
+                "p95_ms": _keys.percentile(times, 95),
                 "still_scanning": screen.scanning,
             }
         await until(pilot, lambda: screen.last_report is not None and not screen.scanning)
@@ -268,7 +231,7 @@ async def run_app(models: Path, home: Path, count: int, presses: int) -> dict[st
         out.update(
             presses=presses,
             median_ms=statistics.median(times),
-            p95_ms=percentile(times, 95),
+            p95_ms=_keys.percentile(times, 95),
             max_ms=max(times),
         )
     return out

@@ -18,13 +18,15 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests.ui.snapdata` holds the fixed catalogue
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _keys  # noqa: E402
 
 KEY_BAR_MS = 20.0
 MEMORY_BAR_MB = 100.0
@@ -41,55 +43,9 @@ def rss_mb() -> float:
         return float("nan")
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
 async def time_keys(app: Any, grid: Any, presses: int) -> list[float]:
-    """Milliseconds from posting each key to the next screen update the app produces.
-
-    The update is timed where the app hands a frame to the driver (`App._display`); the headless
-    driver writes nothing, so the wrapper also builds the terminal bytes a real one would write.
-    Pilot's own `press` waits for CPU idle with polling sleeps, which would swamp the figure.
-    """
-    from textual import events
-    from textual._compositor import CompositorUpdate
-
-    frame = asyncio.Event()
-    stamp = [0.0]
-    original = app._display
-
-    def display(screen: Any, renderable: Any) -> None:
-        if renderable is not None:
-            if isinstance(renderable, CompositorUpdate):
-                renderable.render_segments(app.console)
-            stamp[0] = time.perf_counter()
-            frame.set()
-        original(screen, renderable)
-
-    app._display = display
-    times: list[float] = []
-    moved = 0
-    try:
-        for i in range(presses):
-            key = KEYS[i % len(KEYS)]
-            before = grid.cursor
-            await asyncio.sleep(0.02)  # let any earlier frame go out first
-            frame.clear()
-            start = time.perf_counter()
-            event = events.Key(key, None)
-            event.set_sender(app)
-            app._driver.send_message(event)
-            await asyncio.wait_for(frame.wait(), timeout=2)
-            times.append((stamp[0] - start) * 1000)
-            moved += grid.cursor != before
-    finally:
-        app._display = original
-    if moved < presses * 0.9:
-        raise SystemExit(f"only {moved} of {presses} keys moved the cursor: the figure is void")
-    return times
+    """Milliseconds per cursor key in the grid (`_keys.time_keys`), the keys of `KEYS` in turn."""
+    return await _keys.time_keys(app, presses, lambda i: KEYS[i % len(KEYS)], lambda: grid.cursor)
 
 
 async def run(cards: int, presses: int) -> dict[str, Any]:
@@ -134,7 +90,7 @@ async def run(cards: int, presses: int) -> dict[str, Any]:
         "cards": loaded,
         "presses": presses,
         "median_ms": statistics.median(times),
-        "p95_ms": percentile(times, 95),
+        "p95_ms": _keys.percentile(times, 95),
         "max_ms": max(times),
         "traced_mb": traced / 1e6,
         "rss_delta_mb": rss_after - rss_before,
