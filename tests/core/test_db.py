@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import stat
 import subprocess
@@ -245,6 +247,31 @@ async def test_a_transaction_is_one_trip_and_all_or_nothing(
         rows = await db.read(lambda conn: conn.execute("SELECT key FROM model_cache").fetchall())
         assert sorted(r[0] for r in rows) == ["a", "b"]  # 'c' was rolled back
         assert await db.execute("INSERT INTO model_cache VALUES ('d', 'v', 0, 1)") > 0
+
+
+@pytest.mark.parametrize("yields", [0, 1, 2, 3])
+async def test_a_write_cancelled_at_any_step_leaves_no_transaction_open(
+    tmp_path: Path, yields: int
+) -> None:
+    async with Database(tmp_path / "db.sqlite") as db:
+        for _ in range(20):
+
+            async def write() -> None:
+                async with db.write() as conn:
+                    await conn.execute("INSERT INTO lists (name, created_at) VALUES ('x', 0)")
+
+            task = asyncio.create_task(write())
+            for _ in range(yields):  # cancelled before, during or after its BEGIN
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert db.conn is not None
+            await db.read(lambda raw: None)  # whatever the cancel left queued has run
+            assert not db.conn._conn.in_transaction
+            # and the next write works (it failed with "cannot start a transaction within a
+            # transaction" for the rest of the session)
+            await db.execute("DELETE FROM lists")
 
 
 async def test_batched_cache_keeps_answers_and_writes_them_in_one_transaction(

@@ -214,14 +214,25 @@ class Database:
         """A write transaction (BEGIN IMMEDIATE, so a second process waits instead of failing)."""
         async with self._write_lock:
             conn = self._c()
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a caller cancelled while BEGIN is on its way still gets it run
+                # on the connection's thread, and must not leave that transaction open.
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await self._end_open_transaction()
                 raise
-            else:
+            try:
                 await conn.execute("COMMIT")
+            except BaseException:
+                await self._end_open_transaction()  # a failed (busy) or cancelled COMMIT
+                raise
+
+    async def _end_open_transaction(self) -> None:
+        """Roll back whatever transaction is open on the connection, after the statements already
+        queued on its thread (a later cancel cannot stop it from running)."""
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.shield(self._on_thread(_rollback_open))
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` as one write transaction (BEGIN IMMEDIATE … COMMIT), run whole on
@@ -286,6 +297,11 @@ def _set_journal_mode(raw: sqlite3.Connection, mode: str) -> None:
             if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
                 raise
             time.sleep(0.01)
+
+
+def _rollback_open(raw: sqlite3.Connection) -> None:
+    if raw.in_transaction:
+        raw.execute("ROLLBACK")
 
 
 def in_transaction(work: Callable[[sqlite3.Connection], T], raw: sqlite3.Connection) -> T:
