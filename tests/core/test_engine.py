@@ -139,6 +139,32 @@ async def test_same_file_already_there(hub: FakeHub, db: Database, models: Path)
     assert hub.bytes_served(f.blob.id) == 0
 
 
+async def test_the_same_bytes_under_another_name_are_not_downloaded_again(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    model = simple_model(hub, "Copied by hand", 100 * KIB)
+    f = model.versions[0].files[0]
+    data = f.blob.read(0, f.blob.size)
+    (models / "misc").mkdir()
+    copy = models / "misc" / "renamed by hand.safetensors"
+    copy.write_bytes(data)
+    st = copy.stat()
+    # What a scan records once it has hashed the file.
+    await db.execute(
+        "INSERT INTO local_files (path, size, mtime, sha256, scanned_at) VALUES (?, ?, ?, ?, 0)",
+        (str(copy), st.st_size, st.st_mtime, hashlib.sha256(data).hexdigest()),
+    )
+    engine = make_engine(db, models)
+    (res,) = await engine.add([civitai_request(hub, model, models / "Lora")])
+    assert (res.status, res.path) == ("already_have", str(copy))
+    assert hub.bytes_served(f.blob.id) == 0
+
+    copy.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # changed since the scan hashed it
+    os.utime(copy, (st.st_atime, st.st_mtime + 5))
+    (res,) = await engine.add([civitai_request(hub, model, models / "Lora")])
+    assert res.status == "queued"
+
+
 async def test_dedupe_already_queued(hub: FakeHub, db: Database, models: Path) -> None:
     model = simple_model(hub, "Twice", 100 * KIB)
     engine = make_engine(db, models)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from modella_tui.core.list_status import (
     remove_files,
 )
 from modella_tui.core.listfile import ListEntry
-from modella_tui.core.lists import LandedFile
+from modella_tui.core.lists import LandedFile, ListStore
 from modella_tui.core.protocols import QueueItemView
 from modella_tui.core.refs import CivitaiRef, Ref
+from modella_tui.core.store.db import Database
 
 SHA = "a" * 64
 
@@ -98,6 +100,30 @@ async def test_offline_status_from_records_on_disk_and_the_queue(tmp_path: Path)
     assert state("civitai:7@72") == "missing"  # changed on disk since it landed
     assert state("civitai:8") == "queued"
     assert state("civitai:9") == "missing"  # its queue row is finished, its file is not here
+
+
+async def test_a_file_a_scan_hashed_counts_as_here_while_it_is_unchanged(
+    tmp_path: Path, db: Database
+) -> None:
+    root = tmp_path / "models"
+    copy = root / "misc" / "copied by hand.safetensors"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"x" * 10)
+    st = copy.stat()
+    await db.execute(
+        "INSERT INTO local_files (path, size, mtime, sha256, source, model_id, version_id, "
+        "file_id, scanned_at) VALUES (?, ?, ?, ?, 'civitai', '7', '70', '700', 0)",
+        (str(copy), 10, st.st_mtime, SHA),
+    )
+    found = await ListStore(db).landed()
+    assert [(f.path, f.verified, f.mtime) for f in found] == [(str(copy), True, st.st_mtime)]
+    holdings = await Holdings.gather(found, [], [root])
+    assert holdings.have(planned()) is not None  # same hash, whatever its name
+    assert offline_status(ListEntry("civitai:7@70"), holdings).state == "local"
+
+    os.utime(copy, (st.st_atime, st.st_mtime + 5))  # changed since the scan hashed it
+    holdings = await Holdings.gather(await ListStore(db).landed(), [], [root])
+    assert holdings.have(planned()) is None
 
 
 async def test_a_curated_hub_package_is_local_only_when_all_its_files_are(

@@ -114,9 +114,12 @@ def _present(landed: list[LandedFile], roots: list[Path]) -> list[LandedFile]:
             st = os.stat(path)
         except OSError:
             continue
-        # A file of another size is not the one that was hashed when it landed.
-        if stat.S_ISREG(st.st_mode) and st.st_size == f.size:
-            out.append(f)
+        # A file of another size (or, for a scanned one, mtime) is not the one that was hashed.
+        if not stat.S_ISREG(st.st_mode) or st.st_size != f.size:
+            continue
+        if f.mtime is not None and st.st_mtime != f.mtime:
+            continue
+        out.append(f)
     return out
 
 

@@ -9,10 +9,12 @@ See docs/lists.md.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modella_tui.core.errors import NotFoundError, UsageError
 from modella_tui.core.listfile import ListEntry, check_glob, short_text
@@ -72,6 +74,9 @@ class LandedFile:
     size: int
     sha256: str | None
     verified: bool
+    mtime: float | None = None
+    """Set for a file a scan hashed (no download recorded it): its hash holds while its size and
+    mtime do."""
 
     @property
     def file_name(self) -> str:
@@ -245,18 +250,39 @@ class ListStore:
 
     # ----- what landed ------------------------------------------------------------------------
     async def landed(self) -> list[LandedFile]:
-        """Every file downloads recorded (whether it is still on disk is the caller's question)."""
-        rows = await self.db.fetchall(
-            "SELECT source, model_id, version_id, file_id, path, size, sha256, verified "
-            "FROM downloaded_models ORDER BY id"
-        )
-        return [
+        """Every file downloads recorded, then every other file a scan hashed (copied in by hand,
+        or by another tool), with what the scan identified it as. Whether each is still on disk
+        is the caller's question."""
+
+        def work(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            recorded = conn.execute(
+                "SELECT source, model_id, version_id, file_id, path, size, sha256, verified "
+                "FROM downloaded_models ORDER BY id"
+            ).fetchall()
+            scanned = conn.execute(
+                "SELECT source, model_id, version_id, file_id, path, size, sha256, mtime "
+                "FROM local_files WHERE sha256 IS NOT NULL AND path NOT IN "
+                "(SELECT path FROM downloaded_models) ORDER BY path"
+            ).fetchall()
+            return recorded, scanned
+
+        recorded, scanned = await self.db.read(work)
+        out = [
             LandedFile(
                 r["source"], r["model_id"], r["version_id"], r["file_id"], r["path"],
                 r["size"], r["sha256"], bool(r["verified"]),
             )
-            for r in rows
+            for r in recorded
         ]  # fmt: skip
+        # A hash this machine computed from the file's own bytes: as good as a verified download.
+        out += [
+            LandedFile(
+                r["source"] or "", r["model_id"], r["version_id"], r["file_id"], r["path"],
+                r["size"], r["sha256"], True, r["mtime"],
+            )
+            for r in scanned
+        ]  # fmt: skip
+        return out
 
     async def forget_landed(self, paths: Iterable[Path]) -> None:
         """Drop the download records of files that were removed."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from modella_tui.core.downloads import partmeta
 from modella_tui.core.downloads.events import ItemAdded, StateChanged
 from modella_tui.core.downloads.partmeta import PICKLE_EXTS, UnsafePathError, make_target
 from modella_tui.core.downloads.state import EngineState
-from modella_tui.core.store.queue import Landed, QueueItem
+from modella_tui.core.store.queue import Copy, Landed, QueueItem
 from modella_tui.core.textsafe import redact_url
 
 # Which exit code a failure reason maps to; anything else is 1.
@@ -97,8 +99,10 @@ class Admission(EngineState):
 
     async def _admit(self, reqs: list[QueueRequest]) -> list[AddResult]:
         keys = list(dict.fromkeys(r.dedupe_key for r in reqs))
-        known, active = await self.store.admission_view(keys, ADMITTED_STATES)
+        shas = [r.sha256.lower() for r in reqs if r.sha256]
+        known, active, copies = await self.store.admission_view(keys, ADMITTED_STATES, shas)
         batch = _Batch(known, {Path(o.target_dir) / o.file_name: (o.id, o.sha256) for o in active})
+        batch.copies = copies
         results = [await self._admit_one(req, batch) for req in reqs]
         ids = await self.store.insert_many([row for _, row in batch.rows])
         out: list[AddResult] = []
@@ -186,6 +190,11 @@ class Admission(EngineState):
                 )
             )  # fmt: skip
             return AddResult("already_have", None, str(target.final), key="engine.already_have")
+        elsewhere = self._copy_here(batch.copies.get(sha or "", ()), req.expected_size)
+        if elsewhere is not None:
+            # The same bytes under another name or folder (copied in by hand, or an earlier
+            # download): a file with this SHA256 is this file, whatever it is called.
+            return AddResult("already_have", None, elsewhere, key="engine.already_have")
         meta = dict(req.meta)
         meta["allow_pickle"] = req.allow_pickle
         if req.size_hint is not None:
@@ -214,6 +223,25 @@ class Admission(EngineState):
         taken[target.final] = (None, sha)
         return index
 
+    def _copy_here(self, copies: Sequence[Copy], size: int | None) -> str | None:
+        """The first of these hashed files that is still what was hashed, under a models root."""
+        for copy in copies:
+            path = Path(copy.path)
+            if not any(paths.is_within(root, path) for root in self.roots):
+                continue  # under an earlier models folder: not where Forge looks now
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_size != copy.size:
+                continue
+            if size is not None and st.st_size != size:
+                continue
+            if copy.mtime is not None and st.st_mtime != copy.mtime:
+                continue  # changed since it was hashed
+            return copy.path
+        return None
+
 
 ADMITTED_STATES = ("pending", "running", "verifying", "paused")
 
@@ -227,6 +255,7 @@ class _Batch:
     rows: list[tuple[QueueRequest | None, dict[str, Any]]] = field(default_factory=list)
     new_keys: dict[str, int] = field(default_factory=dict)  # dedupe key -> index in rows
     new_paths: dict[Path, int] = field(default_factory=dict)  # final path -> index in rows
+    copies: dict[str, list[Copy]] = field(default_factory=dict)  # SHA256 -> files hashed here
 
 
 def _card_clash(final: Path, taken: dict[Path, Any]) -> bool:

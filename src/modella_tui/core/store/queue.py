@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "ACTIVE_STATES",
     "FINISHED_STATES",
     "STATES",
+    "Copy",
     "ItemBrief",
     "Landed",
     "QueueItem",
@@ -39,6 +41,25 @@ _ITEM_COLUMNS = (
 
 
 _BRIEF_COLUMNS = "id, state, dedupe_key, target_dir, file_name, sha256, bytes_done"
+_MAX_PARAMS = 500  # host parameters in one statement (SQLite's bound is 999 on old builds)
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[at : at + _MAX_PARAMS] for at in range(0, len(values), _MAX_PARAMS)]
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A file this machine has hashed: a verified download (`mtime` None) or a scanned file (its
+    hash holds while its size and mtime do)."""
+
+    path: str
+    size: int
+    mtime: float | None
 
 
 _LANDED_SQL = (
@@ -115,29 +136,43 @@ class QueueStore:
         return await self.db.transaction(work) if statements else []
 
     async def admission_view(
-        self, keys: list[str], states: tuple[str, ...]
-    ) -> tuple[dict[str, QueueItem], list[ItemBrief]]:
-        """The rows holding any of these dedupe keys, and every item in `states` in brief, read
-        in one trip to the database."""
+        self, keys: list[str], states: tuple[str, ...], shas: list[str] | None = None
+    ) -> tuple[dict[str, QueueItem], list[ItemBrief], dict[str, list[Copy]]]:
+        """The rows holding any of these dedupe keys, every item in `states` in brief, and the
+        files known to hold any of these SHA256s (see `Copy`), read in one trip to the database."""
+        wanted = list(dict.fromkeys(shas or ()))
 
-        def work(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+        def work(conn: sqlite3.Connection) -> tuple[list[Any], list[Any], list[Any]]:
             found: list[Any] = []
-            for at in range(0, len(keys), 500):  # SQLite's bound on host parameters
-                part = keys[at : at + 500]
+            for part in _chunks(keys):
                 found += conn.execute(
-                    f"SELECT * FROM queue_items WHERE dedupe_key IN ({', '.join('?' for _ in part)})",
-                    part,
+                    f"SELECT * FROM queue_items WHERE dedupe_key IN ({_marks(part)})", part
                 ).fetchall()
             marks = ", ".join("?" for _ in states)
             active = conn.execute(
                 f"SELECT {_BRIEF_COLUMNS} FROM queue_items WHERE state IN ({marks}) ORDER BY id",
                 states,
             ).fetchall()
-            return found, active
+            copies: list[Any] = []
+            for part in _chunks(wanted):
+                copies += conn.execute(
+                    "SELECT sha256, path, size, NULL FROM downloaded_models "
+                    f"WHERE verified = 1 AND sha256 IN ({_marks(part)})",
+                    part,
+                ).fetchall()
+                copies += conn.execute(
+                    "SELECT sha256, path, size, mtime FROM local_files "
+                    f"WHERE sha256 IN ({_marks(part)})",
+                    part,
+                ).fetchall()
+            return found, active, copies
 
-        rows, active = await self.db.read(work)
+        rows, active, copies = await self.db.read(work)
         by_key = {str(r["dedupe_key"]): QueueItem.from_row(r) for r in rows}
-        return by_key, [ItemBrief(*tuple(r)) for r in active]
+        by_sha: dict[str, list[Copy]] = {}
+        for sha, path, size, mtime in copies:
+            by_sha.setdefault(str(sha), []).append(Copy(str(path), int(size), mtime))
+        return by_key, [ItemBrief(*tuple(r)) for r in active], by_sha
 
     async def get(self, item_id: int) -> QueueItem | None:
         """One item by id."""
