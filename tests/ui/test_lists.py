@@ -328,6 +328,39 @@ async def test_export_and_import_from_the_screen(settings: Settings, tmp_path: P
         assert len(await store.items("Copy")) == 5
 
 
+async def test_export_asks_before_replacing_a_file_and_says_why_it_cannot_write(
+    settings: Settings, tmp_path: Path
+) -> None:
+    await fill_lists(tmp_path / "state.db", settings.models_dir)
+    app, _, _ = make(settings, tmp_path)
+    out = tmp_path / "kit.toml"
+    out.write_text("# the user's own file\n", encoding="utf-8")
+
+    async def export_to(path: Path) -> None:
+        await pilot.press("e")
+        app.screen.query_one(TextInput).value = str(path)
+        await pilot.press("enter")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lists(pilot)
+        await export_to(out)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        assert isinstance(app.screen, ChoiceScreen)
+        assert str(out) in app.screen.question
+        await pilot.press("n")
+        await settle(pilot)
+        assert out.read_text(encoding="utf-8") == "# the user's own file\n"
+        await export_to(out)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("y")
+        await settle(pilot)
+        assert read_list_file(out).name == "Flux pod kit"
+        await export_to(tmp_path)  # a folder
+        await settle(pilot)
+        assert not isinstance(app.screen, ChoiceScreen)
+        assert any(str(tmp_path) in m for m in messages(app))
+
+
 async def test_a_language_switch_relabels_the_screen(settings: Settings, tmp_path: Path) -> None:
     await fill_lists(tmp_path / "state.db", settings.models_dir)
     app, _, _ = make(settings, tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textual import work
 
-from modella_tui.core.errors import UsageError
+from modella_tui.core.errors import ModellaError, UsageError
 from modella_tui.core.i18n import t
 from modella_tui.core.list_status import (
     GONE,
@@ -357,7 +357,17 @@ class ListActionsScreen(BaseScreen):
             return
         items = await store.items(name)
         target = Path(path).expanduser()
-        await asyncio.to_thread(write_list_file, target, name, [i.entry() for i in items])
+        if await asyncio.to_thread(target.is_file):
+            question = t("ui.lists.export_exists", file=clean(str(target)), name=clean(name))
+            choices = [Choice("yes", t("ui.lists.export_replace"), "y", "error")]
+            cancel = Choice("no", t("ui.lists.export_keep"), "n", "primary")
+            if await self.app.push_screen_wait(ChoiceScreen(question, choices, cancel)) != "yes":
+                return
+        try:
+            await asyncio.to_thread(write_list_file, target, name, [i.entry() for i in items])
+        except ModellaError as exc:  # a folder, a missing folder, no permission
+            self.notify(clean(exc.message), severity="error", markup=False, timeout=10)
+            return
         text = t("cli.lists.exported", name=clean(name), count=len(items), file=clean(target))
         self.notify(text, markup=False, timeout=8)
 
