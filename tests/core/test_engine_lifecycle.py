@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from modella_tui.core.downloads import partmeta
+from modella_tui.core.downloads.events import Progress
 from modella_tui.core.store.db import Database
 from tests.core.engine_support import civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB
@@ -155,6 +156,31 @@ async def test_t27_one_lease_and_takeover(hub: FakeHub, db: Database, models: Pa
         summary2 = await asyncio.wait_for(b.run_until_idle([res2.item_id]), 20)
         assert summary2.items[0].state == "done" and b.lease.held
         await b.stop()
+    finally:
+        await db2.close()
+
+
+async def test_an_observer_reports_the_speed_of_what_the_holder_downloads(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    db2 = await Database(db.path).open()
+    try:
+        holder = make_engine(db, models)
+        observer = make_engine(db2, models)
+        assert await holder.start() is True
+        assert await observer.start() is False
+        m = simple_model(hub, "Watched", 2 * MIB)
+        hub.rate_per_connection = 512 * KIB
+        seen: list[Progress] = []
+        observer.add_listener(lambda e: seen.append(e) if isinstance(e, Progress) else None)
+        (res,) = await observer.add([civitai_request(hub, m, models / "Lora")])
+        assert res.item_id is not None
+        summary = await asyncio.wait_for(observer.run_until_idle([res.item_id]), 30)
+        assert summary.items[0].state == "done"
+        assert seen, "the observer saw no progress"
+        assert any(p.speed_bps > 100 * KIB for p in seen)  # it printed 0 B/s throughout
+        await holder.stop()
+        await observer.stop()
     finally:
         await db2.close()
 

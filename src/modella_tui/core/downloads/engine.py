@@ -353,9 +353,29 @@ class DownloadEngine(Admission, Landing, Recovery):
                     self._tasks[item.id].cancel()
                 self._known[item.id] = (item.state, self._known.get(item.id, ("", 0))[1])
                 continue
+            if item.state == "running" and item.id not in self._speed:
+                self._speed[item.id] = (self._clock(), item.bytes_done, 0.0)  # speed from here
             if before is not None and before[1] != item.bytes_done and item.state == "running":
-                self._emit(Progress(item.id, item.bytes_done, item.expected_size, 0.0, None))
+                speed, eta = self._observed_speed(item.id, item.bytes_done, item.expected_size)
+                self._emit(Progress(item.id, item.bytes_done, item.expected_size, speed, eta))
             self._known[item.id] = (item.state, item.bytes_done)
+
+    def _observed_speed(
+        self, item_id: int, done: int, total: int | None
+    ) -> tuple[float, float | None]:
+        """Speed and time left of an item another process downloads, from the progress it records
+        (about once a second): the same smoothing as for this process's own transfers."""
+        now = self._clock()
+        last = self._speed.get(item_id)
+        self._speed[item_id] = (now, done, 0.0)
+        if last is None or done < last[1]:
+            return 0.0, None
+        t0, d0, speed = last
+        inst = max(0.0, (done - d0) / max(1e-6, now - t0))
+        speed = inst if speed == 0.0 else 0.7 * speed + 0.3 * inst
+        self._speed[item_id] = (now, done, speed)
+        eta = (total - done) / speed if total is not None and speed > 0 else None
+        return speed, eta
 
     async def _progress_loop(self) -> None:
         while True:
