@@ -81,3 +81,47 @@ async def test_connections_per_file_applies_to_new_jobs_and_caps_running_ones(
     blob = second.versions[0].files[0].blob
     gets = [r for r in hub.requests("cdn", "/files/") if r.method == "GET" and r.blob_id == blob.id]
     assert len(gets) == 1  # capped server, but only one connection allowed now
+
+
+async def test_a_queued_item_follows_a_models_folder_changed_while_modella_was_closed(
+    hub: FakeHub, db: Database, tmp_path: Path
+) -> None:
+    old, new = tmp_path / "old-models", tmp_path / "new-models"
+    m = simple_model(hub, "Queued, then the folder changed", 100 * KIB)
+    before = make_engine(db, old)
+    (res,) = await before.add([civitai_request(hub, m, old / "Lora")])  # never started
+    assert res.item_id is not None
+    # A new process with another models folder: it never knew the old one as a former folder.
+    after = make_engine(db, new)
+    await after.start()
+    try:
+        summary = await after.run_until_idle([res.item_id])
+    finally:
+        await after.stop()
+    (item,) = summary.items
+    assert item.state == "done", item.error
+    assert item.final_path == str(new / "Lora" / item.file_name)
+    assert not (old / "Lora").exists()
+
+
+async def test_a_failed_item_asked_for_again_goes_to_the_current_models_folder(
+    hub: FakeHub, db: Database, tmp_path: Path
+) -> None:
+    old, new = tmp_path / "old-models", tmp_path / "new-models"
+    m = simple_model(hub, "Failed under the old folder", 100 * KIB)
+    (res,) = await make_engine(db, old).add([civitai_request(hub, m, old / "Lora")])
+    assert res.item_id is not None
+    # It failed there ("outside the models folder") in a version that kept no record of its root.
+    await db.execute(
+        "UPDATE queue_items SET state = 'failed', error = 'engine.unsafe_path', meta = '{}'"
+    )
+    engine = make_engine(db, new)
+    (again,) = await engine.add([civitai_request(hub, m, new / "Lora")])
+    assert (again.status, again.item_id) == ("requeued", res.item_id)
+    await engine.start()
+    try:
+        summary = await engine.run_until_idle([res.item_id])
+    finally:
+        await engine.stop()
+    (item,) = summary.items
+    assert item.state == "done" and item.final_path == str(new / "Lora" / item.file_name)

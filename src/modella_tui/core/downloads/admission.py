@@ -152,6 +152,12 @@ class Admission(EngineState):
                     "already_have", existing.id, existing.final_path, key="engine.already_have"
                 )
             await self.store.clear_segments(existing.id)
+            if not any(paths.is_within(r, Path(existing.target_dir)) for r in self._all_roots()):
+                # Asked again after the models folder changed: it goes where it is asked for now.
+                existing.target_dir, existing.file_name = str(target.directory), target.name
+                await self.store.update(
+                    existing.id, target_dir=existing.target_dir, file_name=existing.file_name
+                )
             await self._set_state(existing.id, "pending", attempts=0, verified=0, final_path=None)
             existing.state = "pending"  # asked again in this list: already queued
             taken_at = Path(existing.target_dir) / existing.file_name
@@ -197,6 +203,9 @@ class Admission(EngineState):
             return AddResult("already_have", None, elsewhere, key="engine.already_have")
         meta = dict(req.meta)
         meta["allow_pickle"] = req.allow_pickle
+        root = next((r for r in self.roots if paths.is_within(r, target.directory)), None)
+        if root is not None:
+            meta["root"] = str(root)  # so a later models folder can take it (see `_rebase`)
         if req.size_hint is not None:
             meta["size_hint"] = req.size_hint
         row = {

@@ -331,7 +331,11 @@ class DownloadEngine(Admission, Landing, Recovery):
         folder = Path(item.target_dir)
         if any(paths.is_within(root, folder) for root in self.roots):
             return
-        old = next((r for r in self._former_roots if paths.is_within(r, folder)), None)
+        # The models folder it was queued under: one this process switched away from, or the one
+        # admission recorded (a restart forgets the former, an older row lacks the latter).
+        recorded = item.meta.get("root")
+        former = [*self._former_roots, *([Path(recorded)] if isinstance(recorded, str) else [])]
+        old = next((r for r in former if paths.is_within(r, folder)), None)
         if segments is None and old is not None:
             segments = await self.store.segments(item.id, self.boot_id)
         if old is None or any(s.done for s in segments or []):
