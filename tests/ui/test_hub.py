@@ -277,6 +277,33 @@ async def test_a_local_file_of_the_same_name_counts_only_with_the_same_hash(
         assert ("all local" in text) is same_bytes
 
 
+@pytest.mark.parametrize("numbered_from_schnell", [False, True])
+async def test_another_repos_file_of_the_same_name_is_not_this_one(
+    settings: Settings,
+    fakehub: FakeHub,
+    monkeypatch: pytest.MonkeyPatch,
+    numbered_from_schnell: bool,
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", fakehub.hub_url)  # FLUX.1-schnell is not there: no hash
+    vae = f"{settings.models_dir}/VAE"
+    files = [
+        LocalFile(f"{vae}/ae.safetensors", 1, 0.0, "model", source="huggingface",
+                  model_id="Comfy-Org/Lumina_Image_2.0_Repackaged"),
+    ]  # fmt: skip
+    if numbered_from_schnell:  # it landed beside the other one as `ae (2).safetensors`
+        files.append(
+            LocalFile(f"{vae}/ae (2).safetensors", 1, 0.0, "model", source="huggingface",
+                      model_id="black-forest-labs/FLUX.1-schnell")
+        )  # fmt: skip
+    lib = FakeLibrary(settings.models_dir, files)
+    services = Services(settings=settings, hub=HubClient(settings), library=lib)
+    app = make_app(settings, services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_hub(pilot)
+        text = drawn(screen, package(screen, "flux1-schnell-vae"))
+        assert ("all local" in text) is numbered_from_schnell
+
+
 async def test_layout_and_language_apply_without_a_restart(
     hub_app: ModellaApp, settings: Settings
 ) -> None:

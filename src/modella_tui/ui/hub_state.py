@@ -4,6 +4,7 @@ lines (`hub_lines.py`) are drawn from it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,8 +188,10 @@ class HubState:
         """Which listed files are on disk already, and which are queued.
 
         A file is local when its target path is indexed (and, where both hashes are known, with
-        the Hub's SHA256: three repos ship an `ae.safetensors`), or when the index holds a file
-        of that name downloaded from that repo; queued when an unfinished download matches it.
+        the Hub's SHA256: three repos ship an `ae.safetensors`; where the index knows the file
+        came from another repo, only with the same hash), or when the index holds a file of that
+        name (or that name numbered, `ae (2).safetensors`) downloaded from that repo; queued when
+        an unfinished download matches it.
         """
         self.local.clear()
         self.queued.clear()
@@ -197,7 +200,12 @@ class HubState:
             target = str(folder_of(pick.type, pick.repo) / name)
             if target in found.paths:
                 here, there = found.paths[target], self.sha_of(pick)
-                if not (here and there and here.lower() != there):
+                owner = found.owners.get(target)
+                if here and there:
+                    same = here.lower() == there
+                else:  # a hash unknown: the name decides, unless another repo's file has it
+                    same = owner is None or owner == pick.repo
+                if same:
                     self.local.add(key)
                     continue
             if (pick.repo, name) in found.ids:
@@ -218,6 +226,17 @@ class LocalFacts:
     paths: dict[str, str | None] = field(default_factory=dict)
     ids: set[tuple[str, str]] = field(default_factory=set)
     queued: dict[tuple[str, str], str] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    """Indexed path → the Hub repo it was downloaded from, where known."""
+
+
+_NUMBERED = re.compile(r"^(.*) \(\d+\)(\.[^./]+)?$")
+
+
+def planned_name(name: str) -> str:
+    """The name a file was asked for under, before landing numbered it (`ae (2).safetensors`)."""
+    m = _NUMBERED.match(name)
+    return m.group(1) + (m.group(2) or "") if m else name
 
 
 def _file_ref(pick: HubPick) -> str:

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, Tree
 from textual.widgets.tree import TreeNode
 
+from modella_tui.core import paths
 from modella_tui.core.downloads.placement import LAYOUTS, TYPE_FOLDERS
 from modella_tui.core.downloads.resolve import placement_for
 from modella_tui.core.errors import AuthError, ModellaError
@@ -41,6 +42,7 @@ from modella_tui.ui.hub_state import (
     NoteNode,
     PackageNode,
     RepoNode,
+    planned_name,
     title_of,
 )
 from modella_tui.ui.messages import LibraryChanged, QueueChanged
@@ -241,24 +243,28 @@ class HubScreen(BaseScreen):
         if reindex and services.library is not None:
             snapshot = await services.library.snapshot()
             found.paths = {f.path: f.sha256 for f in snapshot.files if f.kind == "model"}
-            found.ids = {
-                (f.model_id, f.file_name)
-                for f in snapshot.files
-                if f.source == "huggingface" and f.model_id
-            }
+            hub_files = [f for f in snapshot.files if f.source == "huggingface" and f.model_id]
+            found.ids = {(str(f.model_id), planned_name(f.file_name)) for f in hub_files}
+            found.owners = {f.path: str(f.model_id) for f in hub_files}
         found.queued = {}
         landed: set[tuple[str, str]] = set()
+        models_dir = self.modella.settings.models_dir
         if services.engine is not None:
             for item in await services.engine.items():
                 if item.source != "huggingface" or not item.model_id:
                     continue
                 if item.state in UNFINISHED:
                     found.queued[(item.model_id, item.file_name)] = item.state
-                elif item.state == "done" and item.final_path:
+                elif (
+                    item.state == "done"
+                    and item.final_path
+                    # not one left under an earlier models folder
+                    and paths.is_within(models_dir, Path(item.final_path))
+                ):
                     # The index takes a landed file in on its own, this line need not wait;
                     # by its planned name, as it may have landed as `name (2).ext`.
                     landed.add((item.model_id, item.file_name))
-        facts = LocalFacts(found.paths, found.ids | landed, found.queued)
+        facts = LocalFacts(found.paths, found.ids | landed, found.queued, found.owners)
         self.state.apply_local(self._target_folder, facts)
         self.hub_tree.refresh_all()
         self._show_detail()
