@@ -110,7 +110,7 @@ def test_bad_refs_are_all_reported_with_their_lines() -> None:
     with pytest.raises(ListFileError) as caught:
         parse_list_text(text, "kit.toml")
     problems = caught.value.problems
-    assert [p.split(":", 2)[1] for p in problems] == ["12", "14", "18"]
+    assert [p.split(":", 2)[1] for p in problems] == ["12", "14", "19"]
     assert "abc" in problems[0] and "ref" in problems[1] and "sub/dir" in problems[2]
     assert "3 problem" in caught.value.message
 
@@ -157,3 +157,37 @@ def test_export_then_import_gives_the_same_list(tmp_path: Path) -> None:
     # One table per item, however short: a person edits this file.
     assert text.startswith('name = "Kit ✓"\n\n[[items]]\nref = ')
     assert text.count("[[items]]") == 3 and "{" not in text
+
+
+def problems_of(text: str, source: str = "k.toml") -> list[str]:
+    with pytest.raises(ListFileError) as caught:
+        parse_list_text(text, source)
+    return caught.value.problems
+
+
+def test_each_problem_names_the_line_of_its_key() -> None:
+    text = (
+        'name = "x"\n'  # 1
+        "\n"
+        "[[items]]\n"
+        'ref = "civitai:101"\n'  # 4
+        "# a comment\n"
+        'note = "n"\n'
+        'file = "../x.safetensors"\n'  # 7
+        "\n"
+        "[[items]]\n"  # 9
+        'title = "t"\n'
+        "note = 3\n"  # 11
+        'ref = "civitai:102"\n'  # 12
+        "\n"
+        "[[items]]\n"  # 14
+        'note = "no ref"\n'
+    )
+    problems = problems_of(text, "line.toml")
+    assert [p.split(":", 2)[1] for p in problems] == ["7", "11", "14"]
+    assert "../x.safetensors" in problems[0] and "note" in problems[1] and "ref" in problems[2]
+
+
+def test_unknown_keys_warn_at_their_own_line() -> None:
+    text = '[[items]]\nref = "civitai:1"\nnote = "a\u2028b"\nwhy = "?"\n'
+    assert [w.split(":", 2)[1] for w in parse_list_text(text, "k.toml").warnings] == ["4"]

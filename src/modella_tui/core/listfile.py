@@ -39,8 +39,8 @@ TOP_KEYS = ("name", "items")
 
 _TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _ITEMS_HEADER = re.compile(r"""^\s*\[\[\s*(?:items|"items"|'items')\s*\]\]""")
-_REF_KEY = re.compile(r"""^\s*(?:ref|"ref"|'ref')\s*=""")
 _TABLE = re.compile(r"^\s*\[")
+_KEY = re.compile(r"""^\s*(?:([A-Za-z0-9_-]+)|"([^"\\]*)"|'([^']*)')\s*=""")
 
 
 @dataclass(frozen=True)
@@ -166,70 +166,96 @@ def parse_list_text(
         ) from None
     problems: list[str] = []
     out = ListFile(name=None)
+    lines = text.split("\n")  # as TOML counts lines (splitlines also breaks at U+2028)
+    top = _Place(0, _keys_in(lines, 0, _first_table(lines)))
     name = doc.get("name")
     if name is not None:
         if not isinstance(name, str) or not short_text(name):
-            problems.append(_at(source, _key_line(text, "name"), t("lists.file.bad_name")))
+            problems.append(_at(source, top.of("name"), t("lists.file.bad_name")))
         else:
             out.name = short_text(name)
     for key in doc:
         if key not in TOP_KEYS:
-            line = _key_line(text, key)
+            line = top.of(key)
             out.warnings.append(_at(source, line, t("lists.file.unknown_key", key=clean(key))))
     raw_items = doc.get("items", [])
     if not isinstance(raw_items, list):
-        problems.append(_at(source, _key_line(text, "items"), t("lists.file.items_not_list")))
+        problems.append(_at(source, top.of("items"), t("lists.file.items_not_list")))
         raw_items = []
     if len(raw_items) > MAX_ITEMS:
         problems.append(_at(source, 0, t("lists.file.too_many", limit=MAX_ITEMS)))
         raw_items = []
-    lines = _item_lines(text, raw_items)
-    for index, (raw, line) in enumerate(zip(raw_items, lines, strict=True)):
+    places = _item_places(lines, raw_items)
+    for index, (raw, place) in enumerate(zip(raw_items, places, strict=True)):
         try:
             item, stripped = _entry_of(
-                raw, out.warnings, (source, line, index + 1), civitai_base, hub_base
+                raw, out.warnings, place, (source, index + 1), civitai_base, hub_base
             )
-        except ModellaError as exc:
-            problems.append(_at(source, line, exc.message, item=index + 1))
+        except _ItemProblem as exc:
+            problems.append(_at(source, exc.line, exc.message, item=index + 1))
             continue
-        out.items.append(ListEntry(item.ref, item.file, item.note, item.title, line))
+        out.items.append(ListEntry(item.ref, item.file, item.note, item.title, place.of("ref")))
         out.token_stripped |= stripped
     if problems:
         raise ListFileError(source, problems)
     return out
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where an item stands in the text: its first line and the line of each of its keys (0: not
+    known). A problem about one key is reported at that key's line, one about the item as a whole
+    (no ref, not a table) at its first line."""
+
+    first: int
+    keys: dict[str, int] = field(default_factory=dict)
+
+    def of(self, key: str) -> int:
+        return self.keys.get(key) or self.first
+
+
+class _ItemProblem(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
 def _entry_of(
     raw: Any,
     warnings: list[str],
-    where: tuple[str, int, int],
+    place: _Place,
+    where: tuple[str, int],
     civitai_base: str | None,
     hub_base: str | None,
 ) -> tuple[ListEntry, bool]:
     if not isinstance(raw, dict):
-        raise UsageError("lists.file.item_not_table")
+        raise _ItemProblem(place.first, t("lists.file.item_not_table"))
     ref = raw.get("ref")
     if not isinstance(ref, str) or not ref.strip():
-        raise UsageError("lists.file.ref_missing")
+        raise _ItemProblem(place.first, t("lists.file.ref_missing"))
     values: dict[str, str | None] = {}
     for key in ("file", "note", "title"):
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
-            raise UsageError("lists.file.not_text", key=key)
+            raise _ItemProblem(place.of(key), t("lists.file.not_text", key=key))
         values[key] = value
     for key in raw:
         if key not in ITEM_KEYS:
-            source, line, item = where
+            source, item = where
             warnings.append(
-                _at(source, line, t("lists.file.unknown_key", key=clean(key)), item=item)
+                _at(source, place.of(key), t("lists.file.unknown_key", key=clean(key)), item=item)
             )
-    return entry(
-        ref,
-        values["file"],
-        values["note"],
-        values["title"],
-        civitai_base=civitai_base,
-        hub_base=hub_base,
+    try:
+        canonical, stripped = normalise_ref(ref, civitai_base=civitai_base, hub_base=hub_base)
+    except ModellaError as exc:
+        raise _ItemProblem(place.of("ref"), exc.message) from None
+    try:
+        glob = check_glob(values["file"])
+    except ModellaError as exc:
+        raise _ItemProblem(place.of("file"), exc.message) from None
+    return ListEntry(canonical, glob, short_text(values["note"]), short_text(values["title"])), (
+        stripped
     )
 
 
@@ -275,40 +301,35 @@ def _at(source: str, line: int, message: str, *, item: int = 0) -> str:
     return t("lists.file.problem_file", file=source, message=message)
 
 
-def _key_line(text: str, key: str) -> int:
-    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
-    for number, line in enumerate(text.splitlines(), 1):
-        if pattern.match(line):
-            return number
-    return 0
+def _keys_in(lines: Sequence[str], start: int, end: int) -> dict[str, int]:
+    """The 1-based line of each key written as `key = …` in lines[start:end] (the first one)."""
+    found: dict[str, int] = {}
+    for n in range(start, end):
+        match = _KEY.match(lines[n])
+        if match:
+            key = next(g for g in match.groups() if g is not None)
+            found.setdefault(key, n + 1)
+    return found
 
 
-def _item_lines(text: str, items: list[Any]) -> list[int]:
-    """The line of each item's `ref` (else of its `[[items]]` header; 0 when it cannot be told).
+def _first_table(lines: Sequence[str], start: int = 0) -> int:
+    """The index of the first table header (`[…]`, `[[…]]`) from `start`, else len(lines)."""
+    return next((n for n in range(start, len(lines)) if _TABLE.match(lines[n])), len(lines))
 
-    tomllib gives no positions, so the lines come from the text: the `[[items]]` headers in order,
-    or, for an inline array, the first line holding the REF as written.
-    """
-    lines = text.splitlines()
+
+def _item_places(lines: Sequence[str], items: list[Any]) -> list[_Place]:
+    """Where each item and its keys stand: the `[[items]]` headers in order, each item's keys
+    between its header and the next table; for an inline array, the first line holding the REF as
+    written, for the item and all its keys (0 when it cannot be told). tomllib gives no positions,
+    so they come from the text."""
     headers = [n for n, line in enumerate(lines) if _ITEMS_HEADER.match(line)]
     if len(headers) == len(items):
-        found = []
-        for k, start in enumerate(headers):
-            end = headers[k + 1] if k + 1 < len(headers) else len(lines)
-            at = start
-            for n in range(start + 1, end):
-                if _TABLE.match(lines[n]):
-                    break
-                if _REF_KEY.match(lines[n]):
-                    at = n
-                    break
-            found.append(at + 1)
-        return found
+        return [_Place(n + 1, _keys_in(lines, n + 1, _first_table(lines, n + 1))) for n in headers]
     out = []
     for item in items:
         ref = item.get("ref") if isinstance(item, dict) else None
         number = 0
         if isinstance(ref, str) and ref:
             number = next((n for n, line in enumerate(lines, 1) if ref in line), 0)
-        out.append(number)
+        out.append(_Place(number))
     return out
