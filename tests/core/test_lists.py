@@ -191,3 +191,27 @@ def test_each_problem_names_the_line_of_its_key() -> None:
 def test_unknown_keys_warn_at_their_own_line() -> None:
     text = '[[items]]\nref = "civitai:1"\nnote = "a\u2028b"\nwhy = "?"\n'
     assert [w.split(":", 2)[1] for w in parse_list_text(text, "k.toml").warnings] == ["4"]
+
+
+def test_every_problem_of_an_item_is_reported_in_words_that_fit() -> None:
+    text = (
+        'name = ""\n'  # 1
+        "[[items]]\n"
+        "ref = 42\n"  # 3
+        "\n"
+        "[[items]]\n"
+        'ref = "civitai:abc"\n'  # 6
+        'file = "sub/x"\n'  # 7
+        "title = 5\n"  # 8
+        "\n"
+        "[[items]]\n"
+        'ref = "  "\n'  # 11
+    )
+    problems = problems_of(text)
+    assert [p.split(":", 2)[1] for p in problems] == ["1", "3", "6", "7", "8", "11"]
+    assert "must not be empty" in problems[0] and "quotes" not in problems[0]
+    assert "ref must be text in quotes" in problems[1]
+    assert "abc" in problems[2] and "sub/x" in problems[3] and "title must be text" in problems[4]
+    assert "ref must not be empty" in problems[5]
+    with pytest.raises(ListFileError, match="problem"):
+        parse_list_text('name = 3\n[[items]]\nref = "civitai:1"\n')

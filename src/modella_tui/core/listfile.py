@@ -9,8 +9,8 @@ note = "the base"                 # optional
 title = "Ink Wash LoRA · v2.0"    # optional: the name shown in lists
 ```
 
-Reading checks every item and reports each bad one with its line, so a file is taken whole or not
-at all. REFs are stored in their short form (`civitai:…`, `hf:…`): a key pasted in a link is gone
+Reading checks every item and reports every problem with the line of the key it is about, so a
+file is taken whole or not at all. REFs are stored in their short form (`civitai:…`, `hf:…`): a key pasted in a link is gone
 before anything is kept or written.
 """
 
@@ -170,8 +170,10 @@ def parse_list_text(
     top = _Place(0, _keys_in(lines, 0, _first_table(lines)))
     name = doc.get("name")
     if name is not None:
-        if not isinstance(name, str) or not short_text(name):
+        if not isinstance(name, str):
             problems.append(_at(source, top.of("name"), t("lists.file.bad_name")))
+        elif not short_text(name):
+            problems.append(_at(source, top.of("name"), t("lists.file.name_empty")))
         else:
             out.name = short_text(name)
     for key in doc:
@@ -187,15 +189,18 @@ def parse_list_text(
         raw_items = []
     places = _item_places(lines, raw_items)
     for index, (raw, place) in enumerate(zip(raw_items, places, strict=True)):
-        try:
-            item, stripped = _entry_of(
-                raw, out.warnings, place, (source, index + 1), civitai_base, hub_base
-            )
-        except _ItemProblem as exc:
-            problems.append(_at(source, exc.line, exc.message, item=index + 1))
-            continue
-        out.items.append(ListEntry(item.ref, item.file, item.note, item.title, place.of("ref")))
-        out.token_stripped |= stripped
+        bad: list[tuple[int, str]] = []
+        item, stripped = _entry_of(raw, place, bad, civitai_base, hub_base)
+        for line, message in bad:
+            problems.append(_at(source, line, message, item=index + 1))
+        if isinstance(raw, dict):
+            for key in raw:
+                if key not in ITEM_KEYS:
+                    message = t("lists.file.unknown_key", key=clean(key))
+                    out.warnings.append(_at(source, place.of(key), message, item=index + 1))
+        if item is not None:
+            out.items.append(item)
+            out.token_stripped |= stripped
     if problems:
         raise ListFileError(source, problems)
     return out
@@ -214,49 +219,50 @@ class _Place:
         return self.keys.get(key) or self.first
 
 
-class _ItemProblem(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
 def _entry_of(
     raw: Any,
-    warnings: list[str],
     place: _Place,
-    where: tuple[str, int],
+    problems: list[tuple[int, str]],
     civitai_base: str | None,
     hub_base: str | None,
-) -> tuple[ListEntry, bool]:
+) -> tuple[ListEntry | None, bool]:
+    """The item as kept and whether a key was dropped from its REF; (None, False) when it has a
+    problem, each added to `problems` with its line, in the order of the lines."""
     if not isinstance(raw, dict):
-        raise _ItemProblem(place.first, t("lists.file.item_not_table"))
+        problems.append((place.first, t("lists.file.item_not_table")))
+        return None, False
+    found: list[tuple[int, str]] = []
     ref = raw.get("ref")
-    if not isinstance(ref, str) or not ref.strip():
-        raise _ItemProblem(place.first, t("lists.file.ref_missing"))
+    canonical, stripped = "", False
+    if ref is None:
+        found.append((place.first, t("lists.file.ref_missing")))
+    elif not isinstance(ref, str):
+        found.append((place.of("ref"), t("lists.file.not_text", key="ref")))
+    elif not ref.strip():
+        found.append((place.of("ref"), t("lists.file.ref_empty")))
+    else:
+        try:
+            canonical, stripped = normalise_ref(ref, civitai_base=civitai_base, hub_base=hub_base)
+        except ModellaError as exc:
+            found.append((place.of("ref"), exc.message))
     values: dict[str, str | None] = {}
     for key in ("file", "note", "title"):
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
-            raise _ItemProblem(place.of(key), t("lists.file.not_text", key=key))
-        values[key] = value
-    for key in raw:
-        if key not in ITEM_KEYS:
-            source, item = where
-            warnings.append(
-                _at(source, place.of(key), t("lists.file.unknown_key", key=clean(key)), item=item)
-            )
-    try:
-        canonical, stripped = normalise_ref(ref, civitai_base=civitai_base, hub_base=hub_base)
-    except ModellaError as exc:
-        raise _ItemProblem(place.of("ref"), exc.message) from None
-    try:
-        glob = check_glob(values["file"])
-    except ModellaError as exc:
-        raise _ItemProblem(place.of("file"), exc.message) from None
-    return ListEntry(canonical, glob, short_text(values["note"]), short_text(values["title"])), (
-        stripped
-    )
+            found.append((place.of(key), t("lists.file.not_text", key=key)))
+        else:
+            values[key] = value
+    glob = None
+    if "file" in values:
+        try:
+            glob = check_glob(values["file"])
+        except ModellaError as exc:
+            found.append((place.of("file"), exc.message))
+    if found:
+        problems.extend(sorted(found, key=lambda problem: problem[0]))
+        return None, False
+    note, title = short_text(values["note"]), short_text(values["title"])
+    return ListEntry(canonical, glob, note, title, place.of("ref")), stripped
 
 
 def dump_list(name: str, items: Iterable[ListEntry]) -> str:
