@@ -132,7 +132,7 @@ def test_bad_toml_names_its_line_and_imports_nothing(
     kit = kit_file(tmp_path, KIT + "\n[[items]]\nref = civitai:12\n")
     proc = run_cli("lists", "import", str(kit))
     assert proc.returncode == 2
-    assert f"{kit}:15:" in proc.stderr and "Traceback" not in proc.stderr
+    assert f"{kit}:15:7: " in proc.stderr and "Traceback" not in proc.stderr
     assert run_cli("sync", str(kit)).returncode == 2
     assert count(isolated_home, "list_models") == 0
 

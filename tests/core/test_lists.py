@@ -120,7 +120,7 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
     path.write_text('name = "x"\n[[items]]\nref = civitai:1\n', encoding="utf-8")
     with pytest.raises(ListFileError) as caught:
         read_list_file(path)
-    assert caught.value.problems[0].startswith(f"{path}:3: ")
+    assert caught.value.problems[0].startswith(f"{path}:3:7: ")
     path.write_bytes(b'name = "x"\n\xff\n')
     with pytest.raises(ListFileError, match="1 problem") as caught:
         read_list_file(path)
@@ -215,3 +215,9 @@ def test_every_problem_of_an_item_is_reported_in_words_that_fit() -> None:
     assert "ref must not be empty" in problems[5]
     with pytest.raises(ListFileError, match="problem"):
         parse_list_text('name = 3\n[[items]]\nref = "civitai:1"\n')
+
+
+def test_broken_toml_names_its_line_and_column() -> None:
+    problems = problems_of('name = "x"\nref = = 1\n', "bad3.toml")
+    assert problems[0].startswith("bad3.toml:2:7: not valid TOML")
+    assert "(at line" not in problems[0]

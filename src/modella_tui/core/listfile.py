@@ -159,11 +159,9 @@ def parse_list_text(
     except tomllib.TOMLDecodeError as exc:
         reason = str(exc)
         where = _TOML_WHERE.search(reason)
-        line = int(where.group(1)) if where else 0
-        detail = _TOML_WHERE.sub("", reason).strip()
-        raise ListFileError(
-            source, [_at(source, line, t("lists.file.toml", reason=clean(detail)))]
-        ) from None
+        line, column = (int(where.group(1)), int(where.group(2))) if where else (0, 0)
+        detail = t("lists.file.toml", reason=clean(_TOML_WHERE.sub("", reason).strip()))
+        raise ListFileError(source, [_at(source, line, detail, column=column)]) from None
     problems: list[str] = []
     out = ListFile(name=None)
     lines = text.split("\n")  # as TOML counts lines (splitlines also breaks at U+2028)
@@ -299,7 +297,11 @@ def write_list_file(path: Path, name: str, items: Iterable[ListEntry]) -> None:
         ) from None
 
 
-def _at(source: str, line: int, message: str, *, item: int = 0) -> str:
+def _at(source: str, line: int, message: str, *, item: int = 0, column: int = 0) -> str:
+    if line and column:
+        return t(
+            "lists.file.problem_column", file=source, line=line, column=column, message=message
+        )
     if line:
         return t("lists.file.problem", file=source, line=line, message=message)
     if item:
