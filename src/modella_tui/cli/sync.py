@@ -18,7 +18,7 @@ from modella_tui.cli.download import (
 from modella_tui.cli.lists_cmd import hub_base, print_problems
 from modella_tui.cli.output import human_size, print_table
 from modella_tui.core.config import Settings
-from modella_tui.core.errors import EXIT_OK
+from modella_tui.core.errors import EXIT_OK, UsageError
 from modella_tui.core.i18n import t
 from modella_tui.core.listfile import ListEntry, ListFileError, read_list_file
 from modella_tui.core.lists import ListStore
@@ -60,9 +60,14 @@ def _read_file(path: Path, settings: Settings) -> tuple[str, list[ListEntry]]:
 async def _stored_entries(
     target: str, store: ListStore, settings: Settings
 ) -> tuple[str, list[ListEntry]]:
-    """A stored list; a name ending in .toml that no list has is read as a (missing) file."""
-    if target.lower().endswith(".toml") and await store.find(target) is None:
-        return _read_file(Path(target).expanduser(), settings)
+    """A stored list; a name ending in .toml that no list has is read as a (missing) file, a
+    folder that no list is named after is refused as one."""
+    if await store.find(target) is None:
+        path = Path(target).expanduser()
+        if path.is_dir():
+            raise UsageError("sync.target_is_dir", target=clean(target))
+        if target.lower().endswith(".toml"):
+            return _read_file(path, settings)
     info = await store.get(target)
     return info.name, [i.entry() for i in await store.items(info.name)]
 
