@@ -209,3 +209,12 @@ def test_syncing_a_folder_says_it_is_a_folder(run_cli: RunCli, tmp_path: Path) -
     kit_file(tmp_path)
     proc = run_cli("sync", str(tmp_path))  # a list file inside it does not change that
     assert proc.returncode == 2 and "folder" in proc.stderr
+
+
+def test_a_failed_row_carries_its_reason(run_cli: RunCli, tmp_path: Path) -> None:
+    kit = kit_file(tmp_path, KIT + '\n[[items]]\nref = "civitai:999999"\n')
+    proc = run_cli("sync", str(kit))
+    assert proc.returncode == 4, proc.stderr
+    failed = [line.split("\t") for line in proc.stdout.splitlines() if "civitai:999999" in line]
+    assert len(failed) == 1 and failed[0][:2] == ["✗ failed", "civitai:999999"]
+    assert "999999" in failed[0][5] and failed[0][5] in proc.stderr

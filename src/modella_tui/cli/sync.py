@@ -132,20 +132,26 @@ def _other_process() -> None:
 
 
 def _print(name: str, result: SyncReport) -> None:
-    rows = []
-    for r in result.results:
+    """One row per item: on a terminal a table, each reason indented under its row; on a pipe,
+    tab-separated fields, the reasons (joined by "; ") last."""
+    rows: list[list[str]] = []
+    notes: dict[int, list[str]] = {}
+    for index, r in enumerate(result.results):
         size = human_size(r.bytes) if r.bytes else ""
         files = str(r.files) if r.files else ""
         word = f"{MARKS.get(r.outcome, ' ')} {t(f'sync.outcome.{r.outcome}')}"
         rows.append([word, r.entry.ref, r.entry.title or r.entry.note or "", files, size])
+        if r.reasons:
+            notes[index] = list(r.reasons)
         for reason in r.reasons:
             sys.stderr.write(clean(t("download.ref_failed", ref=r.entry.ref, reason=reason)) + "\n")
     if is_tty():
         cols = ("outcome", "ref", "title", "files", "size")
-        print_table([t(f"sync.col.{c}") for c in cols], rows, right={3, 4})
+        print_table([t(f"sync.col.{c}") for c in cols], rows, right={3, 4}, notes=notes)
     else:
-        for row in rows:
-            sys.stdout.write(clean("\t".join(row)) + "\n")
+        for index, row in enumerate(rows):
+            fields = [*row, "; ".join(clean(n) for n in notes.get(index, ()))]
+            sys.stdout.write("\t".join(clean(f) for f in fields) + "\n")
     counts = {o: result.count(o) for o in ("landed", "already", "failed", "skipped")}
     summary = t("sync.summary", name=name, size=human_size(result.bytes), **counts)
     sys.stdout.write(clean(summary) + "\n")
