@@ -132,7 +132,7 @@ def test_bad_toml_names_its_line_and_imports_nothing(
     kit = kit_file(tmp_path, KIT + "\n[[items]]\nref = civitai:12\n")
     proc = run_cli("lists", "import", str(kit))
     assert proc.returncode == 2
-    assert f"{kit}:15:" in proc.stderr and "Traceback" not in proc.stderr
+    assert f"{kit}:15:7: " in proc.stderr and "Traceback" not in proc.stderr
     assert run_cli("sync", str(kit)).returncode == 2
     assert count(isolated_home, "list_models") == 0
 
@@ -182,3 +182,39 @@ def test_unknown_names_and_bad_usage(run_cli: RunCli, tmp_path: Path) -> None:
     assert run_cli("lists", "Pod kit", "--output", "x.toml").returncode == 2
     empty = run_cli("lists")
     assert empty.returncode == 0
+
+
+def test_a_missing_argument_is_bad_usage_not_a_list_name(run_cli: RunCli, tmp_path: Path) -> None:
+    assert run_cli("lists", "import", str(kit_file(tmp_path))).returncode == 0
+    out = str(tmp_path / "out.toml")
+    for args, missing in (
+        (("lists", "import"), "FILE"),
+        (("lists", "import", "--name", "Kit"), "FILE"),
+        (("lists", "export"), "NAME"),
+        (("lists", "export", "--output", out), "NAME"),
+    ):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert f"modella lists {args[1]} needs" in proc.stderr and missing in proc.stderr
+        assert "no list named" not in proc.stderr.lower() and proc.stdout == ""
+
+
+def test_syncing_a_folder_says_it_is_a_folder(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = tmp_path / "kits"
+    folder.mkdir()
+    for target in (str(folder), str(folder) + "/"):
+        proc = run_cli("sync", target)
+        assert proc.returncode == 2, proc.stderr
+        assert "is a folder, not a list file" in proc.stderr and "no list" not in proc.stderr
+    kit_file(tmp_path)
+    proc = run_cli("sync", str(tmp_path))  # a list file inside it does not change that
+    assert proc.returncode == 2 and "folder" in proc.stderr
+
+
+def test_a_failed_row_carries_its_reason(run_cli: RunCli, tmp_path: Path) -> None:
+    kit = kit_file(tmp_path, KIT + '\n[[items]]\nref = "civitai:999999"\n')
+    proc = run_cli("sync", str(kit))
+    assert proc.returncode == 4, proc.stderr
+    failed = [line.split("\t") for line in proc.stdout.splitlines() if "civitai:999999" in line]
+    assert len(failed) == 1 and failed[0][:2] == ["✗ failed", "civitai:999999"]
+    assert "999999" in failed[0][5] and failed[0][5] in proc.stderr

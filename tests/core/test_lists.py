@@ -110,7 +110,7 @@ def test_bad_refs_are_all_reported_with_their_lines() -> None:
     with pytest.raises(ListFileError) as caught:
         parse_list_text(text, "kit.toml")
     problems = caught.value.problems
-    assert [p.split(":", 2)[1] for p in problems] == ["12", "14", "18"]
+    assert [p.split(":", 2)[1] for p in problems] == ["12", "14", "19"]
     assert "abc" in problems[0] and "ref" in problems[1] and "sub/dir" in problems[2]
     assert "3 problem" in caught.value.message
 
@@ -120,7 +120,7 @@ def test_broken_toml_names_its_line(tmp_path: Path) -> None:
     path.write_text('name = "x"\n[[items]]\nref = civitai:1\n', encoding="utf-8")
     with pytest.raises(ListFileError) as caught:
         read_list_file(path)
-    assert caught.value.problems[0].startswith(f"{path}:3: ")
+    assert caught.value.problems[0].startswith(f"{path}:3:7: ")
     path.write_bytes(b'name = "x"\n\xff\n')
     with pytest.raises(ListFileError, match="1 problem") as caught:
         read_list_file(path)
@@ -157,3 +157,67 @@ def test_export_then_import_gives_the_same_list(tmp_path: Path) -> None:
     # One table per item, however short: a person edits this file.
     assert text.startswith('name = "Kit ✓"\n\n[[items]]\nref = ')
     assert text.count("[[items]]") == 3 and "{" not in text
+
+
+def problems_of(text: str, source: str = "k.toml") -> list[str]:
+    with pytest.raises(ListFileError) as caught:
+        parse_list_text(text, source)
+    return caught.value.problems
+
+
+def test_each_problem_names_the_line_of_its_key() -> None:
+    text = (
+        'name = "x"\n'  # 1
+        "\n"
+        "[[items]]\n"
+        'ref = "civitai:101"\n'  # 4
+        "# a comment\n"
+        'note = "n"\n'
+        'file = "../x.safetensors"\n'  # 7
+        "\n"
+        "[[items]]\n"  # 9
+        'title = "t"\n'
+        "note = 3\n"  # 11
+        'ref = "civitai:102"\n'  # 12
+        "\n"
+        "[[items]]\n"  # 14
+        'note = "no ref"\n'
+    )
+    problems = problems_of(text, "line.toml")
+    assert [p.split(":", 2)[1] for p in problems] == ["7", "11", "14"]
+    assert "../x.safetensors" in problems[0] and "note" in problems[1] and "ref" in problems[2]
+
+
+def test_unknown_keys_warn_at_their_own_line() -> None:
+    text = '[[items]]\nref = "civitai:1"\nnote = "a\u2028b"\nwhy = "?"\n'
+    assert [w.split(":", 2)[1] for w in parse_list_text(text, "k.toml").warnings] == ["4"]
+
+
+def test_every_problem_of_an_item_is_reported_in_words_that_fit() -> None:
+    text = (
+        'name = ""\n'  # 1
+        "[[items]]\n"
+        "ref = 42\n"  # 3
+        "\n"
+        "[[items]]\n"
+        'ref = "civitai:abc"\n'  # 6
+        'file = "sub/x"\n'  # 7
+        "title = 5\n"  # 8
+        "\n"
+        "[[items]]\n"
+        'ref = "  "\n'  # 11
+    )
+    problems = problems_of(text)
+    assert [p.split(":", 2)[1] for p in problems] == ["1", "3", "6", "7", "8", "11"]
+    assert "must not be empty" in problems[0] and "quotes" not in problems[0]
+    assert "ref must be text in quotes" in problems[1]
+    assert "abc" in problems[2] and "sub/x" in problems[3] and "title must be text" in problems[4]
+    assert "ref must not be empty" in problems[5]
+    with pytest.raises(ListFileError, match="problem"):
+        parse_list_text('name = 3\n[[items]]\nref = "civitai:1"\n')
+
+
+def test_broken_toml_names_its_line_and_column() -> None:
+    problems = problems_of('name = "x"\nref = = 1\n', "bad3.toml")
+    assert problems[0].startswith("bad3.toml:2:7: not valid TOML")
+    assert "(at line" not in problems[0]

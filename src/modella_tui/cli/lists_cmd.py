@@ -29,6 +29,10 @@ ACTIONS = ("export", "import")
 def run_lists(args: argparse.Namespace, settings: Settings) -> int:
     """Dispatch on the words after `lists`: none, NAME, `export NAME` or `import FILE`."""
     words: list[str] = list(args.words)
+    if words == ["export"]:
+        raise UsageError("cli.lists.export_needs_name")
+    if words == ["import"]:
+        raise UsageError("cli.lists.import_needs_file")
     action = words[0] if len(words) == 2 and words[0] in ACTIONS else None
     if len(words) > 2 or (len(words) == 2 and action is None):
         raise UsageError("cli.lists.usage")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modella_tui.core.i18n import t
@@ -93,21 +94,82 @@ def print_json(obj: Any) -> None:
 
 
 def print_table(
-    headers: list[str], rows: list[list[str]], *, right: set[int] | None = None
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    right: set[int] | None = None,
+    notes: Mapping[int, Sequence[str]] | None = None,
 ) -> None:
-    """A plain table sized to the content, every cell cleaned of control characters."""
+    """A plain table sized to the content, every cell cleaned of control characters.
+
+    `notes[i]` are lines shown under row i, each on its own line indented to the second column and
+    folded at the terminal's width (a failure's reason, too long for a column at 80 columns).
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for i, h in enumerate(headers):
-        table.add_column(h, justify="right" if right and i in right else "left", overflow="fold")
+        table.add_column(
+            h,
+            justify="right" if right and i in right else "left",
+            overflow="fold",
+            # With notes, the first column never folds: a row's first line is the one starting at
+            # the margin, so each note can follow the last line of its row.
+            no_wrap=bool(notes) and i == 0,
+        )
     for row in rows:
         table.add_row(*(Text(clean(cell)) for cell in row))
     # On a pipe nothing is folded: one row stays one line, whole hashes included.
     width = None if sys.stdout.isatty() else 1000
-    Console(highlight=False, soft_wrap=False, width=width).print(table)
+    console = Console(highlight=False, soft_wrap=False, width=width)
+    if not notes:
+        console.print(table)
+        return
+    _print_with_notes(console, table, headers, rows, notes)
+
+
+def _print_with_notes(
+    console: Any,
+    table: Any,
+    headers: list[str],
+    rows: list[list[str]],
+    notes: Mapping[int, Sequence[str]],
+) -> None:
+    from rich.cells import cell_len
+    from rich.padding import Padding
+    from rich.segment import Segment, Segments
+    from rich.text import Text
+
+    lines = console.render_lines(table, pad=False)
+    texts = ["".join(segment.text for segment in line) for line in lines]
+    starts = [n for n, text in enumerate(texts) if text[:1] not in ("", " ")]
+    first = max(cell_len(clean(cell)) for cell in [headers[0], *(row[0] for row in rows)])
+    indent = min(first + 2, console.width // 2)
+    out: list[Segment] = []
+
+    def add(chunk: list[list[Segment]]) -> None:
+        for line in chunk:
+            out.extend(line)
+            out.append(Segment.line())
+
+    def add_notes(index: int) -> None:
+        for note in notes.get(index, ()):
+            text = Text("↳ " + clean(note), overflow="fold")
+            add(console.render_lines(Padding(text, (0, 0, 0, indent), expand=False), pad=False))
+
+    if len(starts) == len(rows) + 1:  # the header, then one start per row
+        ends = [*starts[2:], len(lines)]
+        add(lines[: starts[1]])
+        for index in range(len(rows)):
+            add(lines[starts[index + 1] : ends[index]])
+            add_notes(index)
+    else:  # a terminal too narrow for the first column: the notes go under the table
+        add(lines)
+        for index in range(len(rows)):
+            add_notes(index)
+    console.print(Segments(out), end="")
 
 
 def print_line(text: str) -> None:

@@ -18,7 +18,7 @@ from modella_tui.cli.download import (
 from modella_tui.cli.lists_cmd import hub_base, print_problems
 from modella_tui.cli.output import human_size, print_table
 from modella_tui.core.config import Settings
-from modella_tui.core.errors import EXIT_OK
+from modella_tui.core.errors import EXIT_OK, UsageError
 from modella_tui.core.i18n import t
 from modella_tui.core.listfile import ListEntry, ListFileError, read_list_file
 from modella_tui.core.lists import ListStore
@@ -60,9 +60,14 @@ def _read_file(path: Path, settings: Settings) -> tuple[str, list[ListEntry]]:
 async def _stored_entries(
     target: str, store: ListStore, settings: Settings
 ) -> tuple[str, list[ListEntry]]:
-    """A stored list; a name ending in .toml that no list has is read as a (missing) file."""
-    if target.lower().endswith(".toml") and await store.find(target) is None:
-        return _read_file(Path(target).expanduser(), settings)
+    """A stored list; a name ending in .toml that no list has is read as a (missing) file, a
+    folder that no list is named after is refused as one."""
+    if await store.find(target) is None:
+        path = Path(target).expanduser()
+        if path.is_dir():
+            raise UsageError("sync.target_is_dir", target=clean(target))
+        if target.lower().endswith(".toml"):
+            return _read_file(path, settings)
     info = await store.get(target)
     return info.name, [i.entry() for i in await store.items(info.name)]
 
@@ -127,20 +132,26 @@ def _other_process() -> None:
 
 
 def _print(name: str, result: SyncReport) -> None:
-    rows = []
-    for r in result.results:
+    """One row per item: on a terminal a table, each reason indented under its row; on a pipe,
+    tab-separated fields, the reasons (joined by "; ") last."""
+    rows: list[list[str]] = []
+    notes: dict[int, list[str]] = {}
+    for index, r in enumerate(result.results):
         size = human_size(r.bytes) if r.bytes else ""
         files = str(r.files) if r.files else ""
         word = f"{MARKS.get(r.outcome, ' ')} {t(f'sync.outcome.{r.outcome}')}"
         rows.append([word, r.entry.ref, r.entry.title or r.entry.note or "", files, size])
+        if r.reasons:
+            notes[index] = list(r.reasons)
         for reason in r.reasons:
             sys.stderr.write(clean(t("download.ref_failed", ref=r.entry.ref, reason=reason)) + "\n")
     if is_tty():
         cols = ("outcome", "ref", "title", "files", "size")
-        print_table([t(f"sync.col.{c}") for c in cols], rows, right={3, 4})
+        print_table([t(f"sync.col.{c}") for c in cols], rows, right={3, 4}, notes=notes)
     else:
-        for row in rows:
-            sys.stdout.write(clean("\t".join(row)) + "\n")
+        for index, row in enumerate(rows):
+            fields = [*row, "; ".join(clean(n) for n in notes.get(index, ()))]
+            sys.stdout.write("\t".join(clean(f) for f in fields) + "\n")
     counts = {o: result.count(o) for o in ("landed", "already", "failed", "skipped")}
     summary = t("sync.summary", name=name, size=human_size(result.bytes), **counts)
     sys.stdout.write(clean(summary) + "\n")

@@ -9,8 +9,8 @@ note = "the base"                 # optional
 title = "Ink Wash LoRA · v2.0"    # optional: the name shown in lists
 ```
 
-Reading checks every item and reports each bad one with its line, so a file is taken whole or not
-at all. REFs are stored in their short form (`civitai:…`, `hf:…`): a key pasted in a link is gone
+Reading checks every item and reports every problem with the line of the key it is about, so a
+file is taken whole or not at all. REFs are stored in their short form (`civitai:…`, `hf:…`): a key pasted in a link is gone
 before anything is kept or written.
 """
 
@@ -39,8 +39,8 @@ TOP_KEYS = ("name", "items")
 
 _TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _ITEMS_HEADER = re.compile(r"""^\s*\[\[\s*(?:items|"items"|'items')\s*\]\]""")
-_REF_KEY = re.compile(r"""^\s*(?:ref|"ref"|'ref')\s*=""")
 _TABLE = re.compile(r"^\s*\[")
+_KEY = re.compile(r"""^\s*(?:([A-Za-z0-9_-]+)|"([^"\\]*)"|'([^']*)')\s*=""")
 
 
 @dataclass(frozen=True)
@@ -159,78 +159,108 @@ def parse_list_text(
     except tomllib.TOMLDecodeError as exc:
         reason = str(exc)
         where = _TOML_WHERE.search(reason)
-        line = int(where.group(1)) if where else 0
-        detail = _TOML_WHERE.sub("", reason).strip()
-        raise ListFileError(
-            source, [_at(source, line, t("lists.file.toml", reason=clean(detail)))]
-        ) from None
+        line, column = (int(where.group(1)), int(where.group(2))) if where else (0, 0)
+        detail = t("lists.file.toml", reason=clean(_TOML_WHERE.sub("", reason).strip()))
+        raise ListFileError(source, [_at(source, line, detail, column=column)]) from None
     problems: list[str] = []
     out = ListFile(name=None)
+    lines = text.split("\n")  # as TOML counts lines (splitlines also breaks at U+2028)
+    top = _Place(0, _keys_in(lines, 0, _first_table(lines)))
     name = doc.get("name")
     if name is not None:
-        if not isinstance(name, str) or not short_text(name):
-            problems.append(_at(source, _key_line(text, "name"), t("lists.file.bad_name")))
+        if not isinstance(name, str):
+            problems.append(_at(source, top.of("name"), t("lists.file.bad_name")))
+        elif not short_text(name):
+            problems.append(_at(source, top.of("name"), t("lists.file.name_empty")))
         else:
             out.name = short_text(name)
     for key in doc:
         if key not in TOP_KEYS:
-            line = _key_line(text, key)
+            line = top.of(key)
             out.warnings.append(_at(source, line, t("lists.file.unknown_key", key=clean(key))))
     raw_items = doc.get("items", [])
     if not isinstance(raw_items, list):
-        problems.append(_at(source, _key_line(text, "items"), t("lists.file.items_not_list")))
+        problems.append(_at(source, top.of("items"), t("lists.file.items_not_list")))
         raw_items = []
     if len(raw_items) > MAX_ITEMS:
         problems.append(_at(source, 0, t("lists.file.too_many", limit=MAX_ITEMS)))
         raw_items = []
-    lines = _item_lines(text, raw_items)
-    for index, (raw, line) in enumerate(zip(raw_items, lines, strict=True)):
-        try:
-            item, stripped = _entry_of(
-                raw, out.warnings, (source, line, index + 1), civitai_base, hub_base
-            )
-        except ModellaError as exc:
-            problems.append(_at(source, line, exc.message, item=index + 1))
-            continue
-        out.items.append(ListEntry(item.ref, item.file, item.note, item.title, line))
-        out.token_stripped |= stripped
+    places = _item_places(lines, raw_items)
+    for index, (raw, place) in enumerate(zip(raw_items, places, strict=True)):
+        bad: list[tuple[int, str]] = []
+        item, stripped = _entry_of(raw, place, bad, civitai_base, hub_base)
+        for line, message in bad:
+            problems.append(_at(source, line, message, item=index + 1))
+        if isinstance(raw, dict):
+            for key in raw:
+                if key not in ITEM_KEYS:
+                    message = t("lists.file.unknown_key", key=clean(key))
+                    out.warnings.append(_at(source, place.of(key), message, item=index + 1))
+        if item is not None:
+            out.items.append(item)
+            out.token_stripped |= stripped
     if problems:
         raise ListFileError(source, problems)
     return out
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where an item stands in the text: its first line and the line of each of its keys (0: not
+    known). A problem about one key is reported at that key's line, one about the item as a whole
+    (no ref, not a table) at its first line."""
+
+    first: int
+    keys: dict[str, int] = field(default_factory=dict)
+
+    def of(self, key: str) -> int:
+        return self.keys.get(key) or self.first
+
+
 def _entry_of(
     raw: Any,
-    warnings: list[str],
-    where: tuple[str, int, int],
+    place: _Place,
+    problems: list[tuple[int, str]],
     civitai_base: str | None,
     hub_base: str | None,
-) -> tuple[ListEntry, bool]:
+) -> tuple[ListEntry | None, bool]:
+    """The item as kept and whether a key was dropped from its REF; (None, False) when it has a
+    problem, each added to `problems` with its line, in the order of the lines."""
     if not isinstance(raw, dict):
-        raise UsageError("lists.file.item_not_table")
+        problems.append((place.first, t("lists.file.item_not_table")))
+        return None, False
+    found: list[tuple[int, str]] = []
     ref = raw.get("ref")
-    if not isinstance(ref, str) or not ref.strip():
-        raise UsageError("lists.file.ref_missing")
+    canonical, stripped = "", False
+    if ref is None:
+        found.append((place.first, t("lists.file.ref_missing")))
+    elif not isinstance(ref, str):
+        found.append((place.of("ref"), t("lists.file.not_text", key="ref")))
+    elif not ref.strip():
+        found.append((place.of("ref"), t("lists.file.ref_empty")))
+    else:
+        try:
+            canonical, stripped = normalise_ref(ref, civitai_base=civitai_base, hub_base=hub_base)
+        except ModellaError as exc:
+            found.append((place.of("ref"), exc.message))
     values: dict[str, str | None] = {}
     for key in ("file", "note", "title"):
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
-            raise UsageError("lists.file.not_text", key=key)
-        values[key] = value
-    for key in raw:
-        if key not in ITEM_KEYS:
-            source, line, item = where
-            warnings.append(
-                _at(source, line, t("lists.file.unknown_key", key=clean(key)), item=item)
-            )
-    return entry(
-        ref,
-        values["file"],
-        values["note"],
-        values["title"],
-        civitai_base=civitai_base,
-        hub_base=hub_base,
-    )
+            found.append((place.of(key), t("lists.file.not_text", key=key)))
+        else:
+            values[key] = value
+    glob = None
+    if "file" in values:
+        try:
+            glob = check_glob(values["file"])
+        except ModellaError as exc:
+            found.append((place.of("file"), exc.message))
+    if found:
+        problems.extend(sorted(found, key=lambda problem: problem[0]))
+        return None, False
+    note, title = short_text(values["note"]), short_text(values["title"])
+    return ListEntry(canonical, glob, note, title, place.of("ref")), stripped
 
 
 def dump_list(name: str, items: Iterable[ListEntry]) -> str:
@@ -267,7 +297,11 @@ def write_list_file(path: Path, name: str, items: Iterable[ListEntry]) -> None:
         ) from None
 
 
-def _at(source: str, line: int, message: str, *, item: int = 0) -> str:
+def _at(source: str, line: int, message: str, *, item: int = 0, column: int = 0) -> str:
+    if line and column:
+        return t(
+            "lists.file.problem_column", file=source, line=line, column=column, message=message
+        )
     if line:
         return t("lists.file.problem", file=source, line=line, message=message)
     if item:
@@ -275,40 +309,35 @@ def _at(source: str, line: int, message: str, *, item: int = 0) -> str:
     return t("lists.file.problem_file", file=source, message=message)
 
 
-def _key_line(text: str, key: str) -> int:
-    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
-    for number, line in enumerate(text.splitlines(), 1):
-        if pattern.match(line):
-            return number
-    return 0
+def _keys_in(lines: Sequence[str], start: int, end: int) -> dict[str, int]:
+    """The 1-based line of each key written as `key = …` in lines[start:end] (the first one)."""
+    found: dict[str, int] = {}
+    for n in range(start, end):
+        match = _KEY.match(lines[n])
+        if match:
+            key = next(g for g in match.groups() if g is not None)
+            found.setdefault(key, n + 1)
+    return found
 
 
-def _item_lines(text: str, items: list[Any]) -> list[int]:
-    """The line of each item's `ref` (else of its `[[items]]` header; 0 when it cannot be told).
+def _first_table(lines: Sequence[str], start: int = 0) -> int:
+    """The index of the first table header (`[…]`, `[[…]]`) from `start`, else len(lines)."""
+    return next((n for n in range(start, len(lines)) if _TABLE.match(lines[n])), len(lines))
 
-    tomllib gives no positions, so the lines come from the text: the `[[items]]` headers in order,
-    or, for an inline array, the first line holding the REF as written.
-    """
-    lines = text.splitlines()
+
+def _item_places(lines: Sequence[str], items: list[Any]) -> list[_Place]:
+    """Where each item and its keys stand: the `[[items]]` headers in order, each item's keys
+    between its header and the next table; for an inline array, the first line holding the REF as
+    written, for the item and all its keys (0 when it cannot be told). tomllib gives no positions,
+    so they come from the text."""
     headers = [n for n, line in enumerate(lines) if _ITEMS_HEADER.match(line)]
     if len(headers) == len(items):
-        found = []
-        for k, start in enumerate(headers):
-            end = headers[k + 1] if k + 1 < len(headers) else len(lines)
-            at = start
-            for n in range(start + 1, end):
-                if _TABLE.match(lines[n]):
-                    break
-                if _REF_KEY.match(lines[n]):
-                    at = n
-                    break
-            found.append(at + 1)
-        return found
+        return [_Place(n + 1, _keys_in(lines, n + 1, _first_table(lines, n + 1))) for n in headers]
     out = []
     for item in items:
         ref = item.get("ref") if isinstance(item, dict) else None
         number = 0
         if isinstance(ref, str) and ref:
             number = next((n for n, line in enumerate(lines, 1) if ref in line), 0)
-        out.append(number)
+        out.append(_Place(number))
     return out
