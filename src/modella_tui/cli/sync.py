@@ -136,6 +136,7 @@ def _print(name: str, result: SyncReport) -> None:
     tab-separated fields, the reasons (joined by "; ") last."""
     rows: list[list[str]] = []
     notes: dict[int, list[str]] = {}
+    table = is_tty()
     for index, r in enumerate(result.results):
         size = human_size(r.bytes) if r.bytes else ""
         files = str(r.files) if r.files else ""
@@ -143,9 +144,11 @@ def _print(name: str, result: SyncReport) -> None:
         rows.append([word, r.entry.ref, r.entry.title or r.entry.note or "", files, size])
         if r.reasons:
             notes[index] = list(r.reasons)
-        for reason in r.reasons:
+        if table:
+            continue  # the table shows each reason under its row: once is enough on a terminal
+        for reason in r.reasons:  # stdout may go to a file: a person watching still sees why
             sys.stderr.write(clean(t("download.ref_failed", ref=r.entry.ref, reason=reason)) + "\n")
-    if is_tty():
+    if table:
         cols = ("outcome", "ref", "title", "files", "size")
         print_table([t(f"sync.col.{c}") for c in cols], rows, right={3, 4}, notes=notes)
     else:
