@@ -45,6 +45,7 @@ def test_scan_identifies_a_copied_file_and_reads_nothing_the_second_time(
     assert "unreadable header: Lora/[2Jhostile.safetensors" in out  # ESC removed, text kept
     assert "\x1b" not in out and "\x1b" not in first.stderr
     assert "Partial downloads: 1 file(s)" in out
+    assert "  Lora/mine.safetensors: LORA · SDXL 1.0" in out  # what its header says, by name
 
     second = run_cli("scan", "--json")
     assert second.returncode == 0, second.stderr

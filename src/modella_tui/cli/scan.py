@@ -87,6 +87,9 @@ def _rel(view: LibraryView, f: LocalFile | str) -> str:
     return clean(view.relative(f if isinstance(f, str) else f.path))
 
 
+SHOW_AT_MOST = 20  # lines of one kind in the text report; --json has them all
+
+
 def _version(report: ScanReport, f: LocalFile) -> str:
     known = report.snapshot.versions.get(f.model_id or "")
     return (known.name_of(f.version_id) if known else None) or str(f.version_id or "?")
@@ -115,8 +118,13 @@ def _print_report(report: ScanReport, view: LibraryView) -> None:
             print_line(f"  {_rel(view, f)} → {name} · {clean(_version(report, f))} ({ref})")
     unknown = [f for f in snap.files if f.kind == "model" and f.source == "unknown"]
     if unknown:
-        typed = sum(1 for f in unknown if f.header == "ok")
-        print_line(t("cli.scan.unknown", count=len(unknown), typed=typed))
+        typed = [f for f in unknown if f.header == "ok"]
+        print_line(t("cli.scan.unknown", count=len(unknown), typed=len(typed)))
+        for f in typed[:SHOW_AT_MOST]:
+            what = " · ".join(clean(x) for x in (f.type, f.base_model) if x and x != "Other")
+            print_line(f"  {_rel(view, f)}: {what or clean(f.type)}")
+        if len(typed) > SHOW_AT_MOST:
+            print_line("  …" + t("cli.scan.more", count=len(typed) - SHOW_AT_MOST))
     for path in report.unreadable:
         print_line("  " + t("cli.scan.unreadable", path=_rel(view, path)))
     updates = [(f, snap.update_for(f)) for f in snap.files if f.kind == "model"]
