@@ -65,13 +65,17 @@ async def test_rename_moves_the_file_and_its_sidecars_and_their_rows(
 
 @pytest.mark.parametrize(
     "name",
-    ["../escape", "a/b", "..", "", "   ", ".hidden", "x\x1b[2Jy", "bad\u202ename", "a\\b", "-rf"],
-)
+    [
+        "../escape", "a/b", "..", "", "   ", ".safetensors", " .SafeTensors ", ".hidden",
+        "x\x1b[2Jy", "bad\u202ename", "a\\b", "-rf",
+    ],
+)  # fmt: skip
 def test_unsafe_names_are_refused_with_a_suggestion(models: Path, name: str) -> None:
     model = model_with_sidecars(models / "Lora")
     with pytest.raises(LibraryError) as exc:
         plan_rename(models, model, name)
-    expected = "library.error.empty_name" if not name.strip() else "library.error.unsafe_name"
+    empty = name.strip().lower() in ("", ".safetensors")  # nothing before the extension
+    expected = "library.error.empty_name" if empty else "library.error.unsafe_name"
     assert error_key(exc) == expected
     assert names(models / "Lora") == sorted(["ink.safetensors"] + [f"ink{e}" for e in SIDECARS])
 

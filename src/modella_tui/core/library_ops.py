@@ -106,9 +106,9 @@ def plan_rename(
     if kind in ("partial", "sidecar"):
         raise LibraryError("library.error.rename_kind", name=clean(path.name))
     name = new_name.strip()
-    if not name:
-        raise LibraryError("library.error.empty_name")
     suffix = path.suffix
+    if not name or name.lower() == suffix.lower():  # nothing before the extension either
+        raise LibraryError("library.error.empty_name")
     if suffix and not name.lower().endswith(suffix.lower()):
         name += suffix  # the extension tells Forge and ComfyUI what to load: it stays
     safe = paths.safe_name(name, "")
