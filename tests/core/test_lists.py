@@ -37,7 +37,7 @@ async def test_create_rename_delete_and_names_are_unique_whatever_their_case(
     store = ListStore(db)
     await store.create("  Flux   pod kit ")
     assert [i.name for i in await store.lists()] == ["Flux pod kit"]
-    with pytest.raises(UsageError, match="exists already"):
+    with pytest.raises(UsageError, match="“Flux pod kit” exists already"):  # as it is spelled
         await store.create("flux POD kit")
     with pytest.raises(UsageError):
         await store.create(" \t ")

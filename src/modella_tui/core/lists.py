@@ -134,8 +134,7 @@ class ListStore:
         name = list_name(name)
         async with self.db.write() as conn:
             rows = await (await conn.execute("SELECT name FROM lists")).fetchall()
-            if any(str(r[0]).casefold() == name.casefold() for r in rows):
-                raise UsageError("lists.error.exists", name=name)
+            _refuse_taken(name, [str(r[0]) for r in rows])
             now = self._clock()
             cur = await conn.execute(
                 "INSERT INTO lists (name, created_at) VALUES (?, ?)", (name, now)
@@ -150,8 +149,7 @@ class ListStore:
             rows = await (
                 await conn.execute("SELECT name FROM lists WHERE id != ?", (info.id,))
             ).fetchall()
-            if any(str(r[0]).casefold() == name.casefold() for r in rows):
-                raise UsageError("lists.error.exists", name=name)
+            _refuse_taken(name, [str(r[0]) for r in rows])
             await conn.execute("UPDATE lists SET name = ? WHERE id = ?", (name, info.id))
         return ListInfo(info.id, name, info.created_at, info.count)
 
@@ -291,6 +289,13 @@ class ListStore:
             return
         async with self.db.write() as conn:
             await conn.executemany("DELETE FROM downloaded_models WHERE path = ?", rows)
+
+
+def _refuse_taken(name: str, taken: list[str]) -> None:
+    """UsageError naming the existing list (as it is spelled) when `name` is one in any case."""
+    same = next((n for n in taken if n.casefold() == name.casefold()), None)
+    if same is not None:
+        raise UsageError("lists.error.exists", name=same)
 
 
 def _checked(item: ListEntry) -> ListEntry:

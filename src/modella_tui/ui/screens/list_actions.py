@@ -87,8 +87,9 @@ class ListActionsScreen(BaseScreen):
             except UsageError as exc:
                 return exc.message
             taken = [i.name for i in self.infos if i.name != keep]
-            if any(n.casefold() == name.casefold() for n in taken):
-                return t("lists.error.exists", name=name)
+            same = next((n for n in taken if n.casefold() == name.casefold()), None)
+            if same is not None:
+                return t("lists.error.exists", name=same)  # as it is spelled, not as typed
             return None
 
         return check
