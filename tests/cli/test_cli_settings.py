@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from modella_tui.core import config
 from tests.conftest import RunCli
 
 
@@ -17,6 +18,21 @@ def test_setting_a_plain_http_civitai_url_is_refused_with_exit_2(run_cli: RunCli
     assert len(lines) == 1 and "https://" in lines[0] and "Traceback" not in proc.stderr
     got = run_cli("config", "get", "civitai.url", env={"MODELLA_CIVITAI_URL": ""})
     assert got.stdout.strip() == "https://civitai.com"  # nothing was saved
+
+
+def test_a_models_folder_under_a_file_is_refused_with_exit_2(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "x" / "afile"
+    blocker.parent.mkdir()
+    blocker.write_text("a file")
+    proc = run_cli("config", "set", "models_dir", str(blocker / "models"))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(blocker) in lines[0] and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    saved = config.load().path
+    assert not saved.exists() or str(blocker) not in saved.read_text()  # nothing was saved
 
 
 def test_a_loopback_http_civitai_url_is_accepted(run_cli: RunCli) -> None:

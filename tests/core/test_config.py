@@ -96,7 +96,7 @@ def test_corrupt_file_set_aside_with_message(tmp_path: Path) -> None:
 
 def test_hostile_values_round_trip_literally(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    hostile = '/a\n[evil]\nx=1 """ \' "'
+    hostile = str(tmp_path) + '/a\n[evil]\nx=1 """ \' "'
     config.load(env).set("models_dir", hostile)
     data = tomllib.loads((tmp_path / "mh" / "config.toml").read_text())
     assert data == {"models_dir": hostile}
@@ -254,3 +254,41 @@ def test_plain_http_from_the_environment_warns_and_uses_the_default(tmp_path: Pa
     s = config.load(_env(tmp_path, MODELLA_CIVITAI_URL="http://civitai.example"))
     assert s.civitai_url == config.DEFAULT_CIVITAI_URL
     assert any("https://" in w and "civitai.url" in w for w in s.warnings)
+
+
+def test_a_models_folder_is_checked_against_its_nearest_existing_folder(tmp_path: Path) -> None:
+    s = config.load(_env(tmp_path))
+    s.set("models_dir", str(tmp_path / "not" / "yet" / "models"))  # made on the first download
+    assert s.get("models_dir") == str(tmp_path / "not" / "yet" / "models")
+    blocker = tmp_path / "afile"
+    blocker.write_text("a file")
+    for value in (str(blocker / "models"), str(blocker)):
+        with pytest.raises(ConfigError) as info:
+            s.set("models_dir", value)
+        assert "models_dir" in info.value.message and str(blocker) in info.value.message
+        assert "not a folder" in info.value.message
+    dangling = tmp_path / "gone"
+    dangling.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(ConfigError):
+        s.set("models_dir", str(dangling / "models"))
+    assert config.load(_env(tmp_path)).get("models_dir") == str(tmp_path / "not" / "yet" / "models")
+
+
+def test_a_models_folder_in_a_folder_that_cannot_be_written_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+
+    def access(path: object, mode: int, **kwargs: object) -> bool:
+        # chmod does not stop root, so the check's answer for this one folder is set here.
+        if Path(str(path)) == locked:
+            return False
+        return real_access(path, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", access)
+    s = config.load(_env(tmp_path))
+    with pytest.raises(ConfigError) as info:
+        s.set("models_dir", str(locked / "models"))
+    assert str(locked) in info.value.message and "not writable" in info.value.message

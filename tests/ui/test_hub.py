@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from modella_tui.core.config import Settings
 from modella_tui.core.hub.client import HubClient
@@ -113,6 +114,33 @@ async def test_a_gated_repo_is_explained_before_anything_is_queued(
         assert [[p.path for p in call] for call in queued.calls] == [["flux1-dev.safetensors"]]
         assert queued.calls[0][0].type == "DiffusionModel"
         assert "access granted" in drawn(screen, package(screen, "flux1-dev"))
+
+
+async def test_a_token_saved_or_removed_in_settings_asks_gated_repos_again(
+    hub_app: ModellaApp, fakehub: FakeHub
+) -> None:
+    fakehub.hf_token = TOKEN
+    async with hub_app.run_test(size=(120, 40)) as pilot:
+        screen = await open_hub(pilot)
+        assert "gated: no token" in drawn(screen, package(screen, "flux1-dev"))
+        await pilot.press("8")
+        token = hub_app.screen.query_one("#set-hf-token", Input)
+        token.focus()
+        token.value = TOKEN
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape", "3")  # no ctrl+r
+        await settle(pilot)
+        assert hub_app.screen is screen
+        assert "access granted" in drawn(screen, package(screen, "flux1-dev"))
+
+        await pilot.press("8")
+        hub_app.screen.query_one("#set-hf-token", Input).focus()
+        await pilot.press("enter", "y")  # an empty field: remove the stored token
+        await settle(pilot)
+        await pilot.press("escape", "3")
+        await settle(pilot)
+        assert "gated: no token" in drawn(screen, package(screen, "flux1-dev"))
 
 
 async def test_marking_a_package_queues_all_its_files(

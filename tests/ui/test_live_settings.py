@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from modella_tui.core import config
+from modella_tui.core.civitai.client import CivitaiClient
 from modella_tui.core.downloads.engine import DownloadEngine
 from modella_tui.core.hub.client import HubClient
 from modella_tui.ui.app import ModellaApp, make_app
@@ -97,6 +98,24 @@ async def test_a_pasted_key_works_without_a_restart(real_app: ModellaApp, fakehu
         await pilot.press("tab", "enter")  # from the key's field to its Test button
         await until(pilot, lambda: any("accepted" in m for m in notes(real_app)))
     assert all(KEY not in m for m in notes(real_app))
+
+
+async def test_a_removed_key_is_no_longer_sent(real_app: ModellaApp, fakehub: FakeHub) -> None:
+    fakehub.civitai_key = KEY
+    civitai = real_app.services.civitai
+    assert isinstance(civitai, CivitaiClient)
+    async with real_app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, real_app.ready.is_set)
+        await pilot.press("8")
+        await save_field(pilot, "set-civitai-api-key", KEY)
+        assert civitai.has_key
+        await save_field(pilot, "set-civitai-api-key", "")  # an empty field: remove it?
+        await pilot.press("y")
+        await until(pilot, lambda: not civitai.has_key)
+        assert any("Removed" in m for m in notes(real_app))
+        await pilot.press("tab", "enter")  # from the key's field to its Test button
+        await until(pilot, lambda: any("needs an API key" in m for m in notes(real_app)))
+    assert not config.load().civitai_key
 
 
 async def test_a_new_models_folder_takes_the_next_download(

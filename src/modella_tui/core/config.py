@@ -190,6 +190,25 @@ def _check_base_url(key: str, value: str) -> None:
         raise ConfigError("error.config_url_https", key=key)
 
 
+def check_folder_can_be_made(key: str, value: str) -> None:
+    """Refuse a folder that could never be made: the folder, or else its nearest existing
+    ancestor, must be a folder this user may write in (the first download makes the rest).
+    `Settings.set` checks a new value; values already in the file or the environment are not
+    checked on reading (a volume that is away for a while must not reset the setting)."""
+    folder = Path(value).expanduser().absolute()
+    probe = folder
+    while not os.path.lexists(probe) and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():  # a file, or a link to nothing, where a folder must go
+        raise ConfigError(
+            "error.config_folder_blocked", key=key, folder=str(folder), path=str(probe)
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(
+            "error.config_folder_unwritable", key=key, folder=str(folder), path=str(probe)
+        )
+
+
 @dataclass(repr=False)
 class Settings:
     """The effective settings and where each value came from (`env`, `file` or `default`)."""
@@ -287,6 +306,8 @@ class Settings:
         if spec is None:
             raise ConfigError("error.config_unknown_key", key=key)
         value = coerce(spec, raw)
+        if key == "models_dir" and value:
+            check_folder_can_be_made(key, value)
         _set_dotted(self.file_data, key, Secret(value) if spec.secret else value)
         save(self.path, self.file_data)
 

@@ -26,6 +26,7 @@ from modella_tui.ui.messages import (
     LibraryChanged,
     QueueChanged,
     QueueProgress,
+    SettingChanged,
 )
 from modella_tui.ui.screens.base import BaseScreen, install_bindings
 from modella_tui.ui.screens.browser import BrowserScreen
@@ -171,11 +172,14 @@ class ModellaApp(App[None]):
         return lang
 
     def apply_setting(self, key: str) -> None:
-        """A setting was saved: the running services pick it up now, without a restart."""
+        """A setting was saved (or removed): the running services pick it up now, without a
+        restart, then every screen hears of it (`SettingChanged`)."""
 
         async def apply() -> None:
             running = await self.active_downloads() if key == "models_dir" else 0
             await self.services.setting_changed(key)
+            for screen in self.all_screens():
+                screen.post_message(SettingChanged(key))
             if key == "models_dir":
                 folder = clean(str(self.settings.models_dir))
                 notice = (

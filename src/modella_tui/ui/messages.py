@@ -1,5 +1,6 @@
-"""Messages about the download queue: the bridge posts them to the app, the app relays them to
-every screen, and screens that show downloads declare handlers (`on_queue_changed`, …)."""
+"""Messages about the download queue, the library and the settings: the bridge (or a screen)
+posts them to the app, the app relays them to every screen, and screens that show what changed
+declare handlers (`on_queue_changed`, …)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,13 @@ class LibraryChanged(Message, bubble=False):
     def can_replace(self, message: Message) -> bool:
         """A burst of changes needs one reload."""
         return isinstance(message, LibraryChanged)
+
+
+class SettingChanged(Message, bubble=False):
+    """A setting was saved or removed and the services took it up (`ModellaApp.apply_setting`):
+    screens that show what it affects look again (the Hub screen asks gated repos again when
+    the token changed)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key

@@ -45,7 +45,7 @@ from modella_tui.ui.hub_state import (
     planned_name,
     title_of,
 )
-from modella_tui.ui.messages import LibraryChanged, QueueChanged
+from modella_tui.ui.messages import LibraryChanged, QueueChanged, SettingChanged
 from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.textutil import clean
 from modella_tui.ui.widgets.hub_tree import HubTree
@@ -86,6 +86,8 @@ class HubScreen(BaseScreen):
         self.loaded_repos: set[tuple[str, str]] = set()
         self.found = LocalFacts()
         self._hub: CachedHub | None = None
+        self._gate_round = 0
+        """Counts token changes: an answer about access asked with an older token is not kept."""
 
     def compose(self) -> ComposeResult:
         """Search box, status line, the tree, the line that explains the highlighted one."""
@@ -196,21 +198,41 @@ class HubScreen(BaseScreen):
         hub = self.hub
         if hub is None:
             return None
+        asked = self._gate_round
         self.state.checking.add(repo)
         self._repo_changed(repo)
         try:
             await hub.check_access(repo)
         except AuthError as exc:
-            self.state.gates[repo] = exc
+            if asked == self._gate_round:
+                self.state.gates[repo] = exc
             return exc
         except ModellaError as exc:
             return exc  # not an answer about access (network, not found): asked again later
         else:
-            self.state.gates[repo] = None
+            if asked == self._gate_round:
+                self.state.gates[repo] = None
             return None
         finally:
             self.state.checking.discard(repo)
             self._repo_changed(repo)
+
+    def on_setting_changed(self, message: SettingChanged) -> None:
+        """A token saved or removed in Settings: gated repos are asked again (no ctrl+r)."""
+        if message.key == "hf.token" and self.is_mounted:
+            self._gate_round += 1
+            self._recheck_gates()
+
+    @work(group="hub-gates", exclusive=True, exit_on_error=False)
+    async def _recheck_gates(self) -> None:
+        catalogue = (repo for repo, _ in self._repos())
+        repos = [
+            r for r in dict.fromkeys((*catalogue, *self.state.gates)) if self.state.is_gated(r)
+        ]
+        self.state.gates.clear()
+        async with asyncio.TaskGroup() as group:
+            for repo in repos:
+                group.create_task(self._check_gate(repo))
 
     def _repo_changed(self, repo: str) -> None:
         for node in (*self.repo_nodes.get(repo, ()), *self.found_nodes.get(repo, ())):

@@ -1,4 +1,10 @@
-"""Settings: keys (masked, with a test), models folder, layout, language, theme, parallelism."""
+"""Settings: keys (masked, with a test), models folder, layout, language, theme, parallelism.
+
+A choice is saved as soon as it is made; a typed field only with enter. Leaving a field without
+enter puts the saved value back (a key typed there is dropped) and says so, so a stray key never
+becomes a setting and nothing typed is lost without a word. Enter in an empty key field offers to
+remove the saved key.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select
 
-from modella_tui.core.config import LANGUAGE_CHOICES, LAYOUTS, THEMES
-from modella_tui.core.errors import ModellaError
+from modella_tui.core.config import LANGUAGE_CHOICES, LAYOUTS, SPEC_BY_KEY, THEMES
+from modella_tui.core.errors import ConfigError, ModellaError
 from modella_tui.core.i18n import t
 from modella_tui.ui.commands.settings_commands import SETTINGS
 from modella_tui.ui.screens.base import BaseScreen
+from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.themes import textual_name
 from modella_tui.ui.widgets.text_input import TextInput
 
@@ -35,12 +42,21 @@ def _field_id(key: str) -> str:
     return "set-" + key.replace(".", "-").replace("_", "-")
 
 
+def _label(key: str) -> str:
+    return t(f"ui.settings.{key}")
+
+
 class SettingsScreen(BaseScreen):
-    """Each change is saved at once through `settings.set`."""
+    """Each confirmed change is saved at once through `settings.set`."""
 
     COMMANDS_LIST = SETTINGS
     TITLE_KEY = "ui.screen.settings"
     MODE = "settings"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._refused: dict[str, str] = {}
+        """A field's text that was just refused: its error was said, leaving it says no more."""
 
     def compose(self) -> ComposeResult:
         """One row a setting."""
@@ -53,7 +69,7 @@ class SettingsScreen(BaseScreen):
                     masked = settings.display(key)
                     source = settings.source(key)
                     placeholder = (
-                        t("ui.settings.secret_from_env", masked=masked)
+                        t("ui.settings.secret_from_env", masked=masked, var=self._env_var(key))
                         if source == "env"
                         else masked or t("ui.settings.secret_empty")
                     )
@@ -103,10 +119,21 @@ class SettingsScreen(BaseScreen):
             if isinstance(widget, (Input, Select, Button)):
                 widget.compact = compact
 
+    def _env_var(self, key: str) -> str:
+        """The environment variable a setting's value comes from."""
+        env = self.modella.settings.env
+        return next((v for v in SPEC_BY_KEY[key].env if env.get(v)), "")
+
     def _save(self, key: str, value: Any, quiet: bool = False) -> bool:
         settings = self.modella.settings
         try:
             settings.set(key, value)
+        except ConfigError as exc:
+            # The core names the setting by its key (for `modella config`); here, by its label.
+            if "key" in exc.params:
+                exc = ConfigError(exc.key, **{**exc.params, "key": self._quoted(key)})
+            self.modella.report_error(exc)
+            return False
         except (ModellaError, OSError) as exc:
             self.modella.report_error(exc)
             return False
@@ -116,7 +143,11 @@ class SettingsScreen(BaseScreen):
         return True
 
     def _saved(self, key: str) -> None:
-        self.notify(t("ui.settings.saved", key=t(f"ui.settings.{key}")), markup=False, timeout=2)
+        self.notify(t("ui.settings.saved", key=_label(key)), markup=False, timeout=2)
+
+    @staticmethod
+    def _quoted(key: str) -> str:
+        return t("ui.settings.field_name", label=_label(key))
 
     @on(Select.Changed)
     def _choice(self, event: Select.Changed) -> None:
@@ -152,29 +183,101 @@ class SettingsScreen(BaseScreen):
             if widgets:
                 widgets.first().focus()
 
+    def _field_key(self, field: Input) -> str | None:
+        return next((k for k in (*SECRET_FIELDS, *TEXT_FIELDS) if _field_id(k) == field.id), None)
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        self._save_input(event.input)
-
-    @on(Input.Blurred)
-    def _blurred(self, event: Input.Blurred) -> None:
-        self._save_input(event.input)
-
-    def _save_input(self, field: Input) -> None:
-        key = next((k for k in (*SECRET_FIELDS, *TEXT_FIELDS) if _field_id(k) == field.id), None)
+        """Enter: the one way a typed value is saved."""
+        field = event.input
+        key = self._field_key(field)
         if key is None:
             return
         value = field.value.strip()
+        self._refused.pop(key, None)
         if key in SECRET_FIELDS:
             if not value:
-                return  # an empty box keeps the stored secret
-            if self._save(key, value):
+                self._offer_removal(key)
+            elif self._save(key, value):
                 field.value = ""
                 field.placeholder = self.modella.settings.display(key)
+            else:
+                self._refused[key] = value
             return
-        if value and value != str(self.modella.settings.get(key)):
-            # A new folder gets its own notice (where downloads go now), not a second toast.
-            self._save(key, value, quiet=key == "models_dir")
+        saved = str(self.modella.settings.get(key))
+        if not value or value == saved:
+            field.value = saved
+        # A new folder gets its own notice (where downloads go now), not a second toast.
+        elif self._save(key, value, quiet=key == "models_dir"):
+            field.value = str(self.modella.settings.get(key))
+        else:
+            self._refused[key] = value  # kept in the field, to be corrected
+
+    @on(Input.Blurred)
+    def _blurred(self, event: Input.Blurred) -> None:
+        if not self.app.app_focus:
+            return  # the terminal lost focus (another window): the field gets it back as it was
+        self._leave(event.input)
+
+    def on_screen_suspend(self) -> None:
+        """Another screen (or a dialog) came over this one: fields left unconfirmed go back."""
+        for field in self.query(TextInput):
+            self._leave(field)
+
+    def _leave(self, field: Input) -> None:
+        """The field was left without enter: the saved value again, and a word if text is lost."""
+        key = self._field_key(field)
+        if key is None:
+            return
+        text = field.value.strip()
+        refused = self._refused.pop(key, None)
+        if key in SECRET_FIELDS:
+            if field.value:
+                field.value = ""
+                if text and text != refused:
+                    self.notify(
+                        t("ui.settings.secret_not_saved", label=_label(key)),
+                        severity="warning",
+                        markup=False,
+                    )
+            return
+        saved = str(self.modella.settings.get(key))
+        if field.value == saved:
+            return
+        field.value = saved
+        if text and text != saved and text != refused:
+            self.notify(
+                t("ui.settings.not_saved", label=_label(key), value=saved),
+                severity="warning",
+                markup=False,
+            )
+
+    def _offer_removal(self, key: str) -> None:
+        """Enter in an empty key field: ask, then remove the saved key from the file."""
+        settings = self.modella.settings
+        if settings.source(key) != "file" or not settings.get(key):
+            # A key from the environment has its field disabled: its placeholder says where it is.
+            self.notify(t("ui.settings.nothing_to_remove", label=_label(key)), markup=False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._remove(key)
+
+        self.app.push_screen(
+            ConfirmScreen(t("ui.settings.remove_confirm", label=_label(key))), answered
+        )
+
+    def _remove(self, key: str) -> None:
+        try:
+            self.modella.settings.unset(key)
+        except (ModellaError, OSError) as exc:
+            self.modella.report_error(exc)
+            return
+        self.notify(t("ui.settings.removed", label=_label(key)), markup=False)
+        for field in self.query(f"#{_field_id(key)}").results(TextInput):
+            field.placeholder = t("ui.settings.secret_empty")
+        self.modella.apply_setting(key)
 
     @on(Button.Pressed, "#test-civitai")
     def _test_civitai(self) -> None:
