@@ -280,7 +280,11 @@ class Catalog:
         return blob
 
     def add_model(self, model: CModel) -> CModel:
-        """Register a model, its versions and their blobs."""
+        """Register a model, its versions and their blobs; an id used twice is a mistake."""
+        taken = [model.id] if model.id in self.models else []
+        taken += [v.id for v in model.versions if v.id in self.versions]
+        if taken:
+            raise ValueError(f"ids already in the catalog: {taken} ({model.name!r})")
         self.models[model.id] = model
         for version in model.versions:
             version.model = model
@@ -705,7 +709,7 @@ def _special_models(b: _Builder) -> list[CModel]:
             for n in range(12, 0, -1)
         ], tags=["base model", "versions"], stats=s()),
         CModel(MARKUP_NAME, "[@click=app.quit]Hi[/]", "LORA", "[b]creator[/b]", [
-            b.version(1111, "[red]v1[/red]", "SD 1.5", [b.cfile("markup_v1.safetensors")], 40,
+            b.version(1195, "[red]v1[/red]", "SD 1.5", [b.cfile("markup_v1.safetensors")], 40,
                       trained_words=["[link='https://evil.example']x[/link]"]),
         ], description="<p>[bold]not bold[/bold] [@click=app.bell]ring[/]</p>",
             tags=["[i]tag[/i]", "markup"], stats=s()),
