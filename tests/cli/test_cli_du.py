@@ -50,6 +50,20 @@ def test_json_totals_are_the_bytes_on_disk(run_cli: RunCli) -> None:
     assert doc["volume"]["free"] > 0
 
 
+def test_a_forge_card_beside_its_model_is_a_sidecar(run_cli: RunCli) -> None:
+    put("Lora/ink.safetensors", 3_000)
+    put("Lora/ink.json", 120)  # the card Modella writes beside a model, as Forge reads it
+    put("Lora/ink.civitai.info", 80)
+    put("Lora/lonely.json", 7)  # no model of that stem: any other file
+    doc = json.loads(run_cli("du", "--json").stdout)
+    for grouping in ("source", "base", "type"):
+        buckets = {g["key"]: g["bytes"] for g in doc["by"][grouping] if g["kind"] != "model"}
+        assert buckets == {"sidecar": 200, "other": 7}
+    text = run_cli("du", "--by", "type").stdout
+    sidecar = next(line for line in text.splitlines() if "Sidecar files" in line)
+    assert "200 B" in sidecar
+
+
 def test_text_bars_and_one_grouping(run_cli: RunCli) -> None:
     put("Lora/a.safetensors", 3_000)
     put("Stable-diffusion/b.safetensors", 1_000)

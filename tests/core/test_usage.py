@@ -12,6 +12,7 @@ import pytest
 
 from modella_tui.core.library import LibraryIndex
 from modella_tui.core.library_files import LibrarySnapshot, LocalFile
+from modella_tui.core.library_view import build_view
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
 from modella_tui.core.usage import (
@@ -103,6 +104,27 @@ def test_duplicates_need_hashes_computed_here() -> None:
     assert dup.sha256 == SHA_A and len(dup.paths) == 3
     assert dup.reclaimable == 20 == usage.duplicate_bytes == usage.reclaimable_bytes
     assert usage.hashed_files == 4
+
+
+def test_a_forge_card_beside_its_model_is_a_sidecar_as_in_the_library() -> None:
+    snap = snapshot(
+        [
+            lf("/m/Lora/ink.safetensors", 100, type="LORA"),
+            lf("/m/Lora/ink.json", 4, "other"),  # Forge's card for ink.safetensors
+            lf("/m/Lora/ink.civitai.info", 6, "sidecar"),
+            lf("/m/Lora/lonely.json", 3, "other"),  # no model of that stem beside it
+            lf("/m/VAE/ink.json", 2, "other"),  # a model of that stem, in another folder
+        ]
+    )
+    usage = summarize(snap)
+    for grouping in GROUPINGS:
+        buckets = {g.key: (g.bytes, g.files) for g in usage.groups[grouping] if g.kind != "model"}
+        assert buckets == {"sidecar": (10, 2), "other": (5, 2)}
+    view = build_view(snap)
+    attached = view.sidecars["/m/Lora/ink.safetensors"]
+    assert sum(f.size for f in attached) == 10
+    other = next(g for g in view.groups if g.kind == "other")
+    assert {f.file_name for f in other.files} == {"lonely.json", "ink.json"}
 
 
 def test_json_document_is_stable_and_complete() -> None:

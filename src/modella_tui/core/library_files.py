@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,9 @@ from modella_tui.core.downloads.placement import TYPE_FOLDERS
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 PARTIAL_SUFFIXES = (".part", ".part.json")
 SIDECAR_SUFFIXES = (".civitai.info", ".preview.png")
+SIDECAR_ENDINGS = (*SIDECAR_SUFFIXES, ".json")
+"""What a sidecar adds to its model's stem; Forge's `<stem>.json` card is one only beside its
+model (a lone `.json` is any other file)."""
 SOURCES = ("civitai", "huggingface", "unknown")
 
 # First folder under the models folder → type, for the Forge and ComfyUI layouts (a folder name
@@ -120,6 +123,35 @@ class LibrarySnapshot:
     def total_bytes(self) -> int:
         """Bytes of every file, sidecars and partial files included."""
         return sum(f.size for f in self.files)
+
+
+def stem(name: str) -> str:
+    """The name without its last extension (what sidecars are named after)."""
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def sidecar_owners(files: Iterable[LocalFile]) -> dict[str, str]:
+    """Sidecar path → the path it goes with: `<stem>.civitai.info`, `.preview.png` and `.json`
+    beside a model file of that stem, and a `.part.json` beside its `.part`. A file listed here is
+    counted with its owner by the Library and as a sidecar or partial file by disk usage."""
+    listed = list(files)
+    models = {
+        (os.path.dirname(f.path), stem(f.file_name)): f.path for f in listed if f.kind == "model"
+    }
+    parts = {f.path for f in listed if f.path.endswith(".part")}
+    out: dict[str, str] = {}
+    for f in listed:
+        if f.kind in ("sidecar", "other"):
+            folder, name = os.path.split(f.path)
+            for end in SIDECAR_ENDINGS:
+                if name.endswith(end):
+                    owner = models.get((folder, name[: -len(end)]))
+                    if owner is not None:
+                        out[f.path] = owner
+                        break
+        elif f.path.endswith(".part.json") and f.path[: -len(".json")] in parts:
+            out[f.path] = f.path[: -len(".json")]  # a download's working notes go with its `.part`
+    return out
 
 
 def classify(name: str) -> str:

@@ -19,8 +19,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from modella_tui.core.library_files import LibrarySnapshot, LocalFile
-from modella_tui.core.library_ops import SIDECAR_ENDINGS, stem
+from modella_tui.core.library_files import LibrarySnapshot, LocalFile, sidecar_owners
 
 SOURCE_ORDER = ("civitai", "huggingface", "unknown")
 
@@ -94,16 +93,6 @@ def reclaim(copies: list[LocalFile]) -> int:
     return sum(f.size for f in copies) - max((f.size for f in copies), default=0)
 
 
-def _sidecar_owner(f: LocalFile, models: dict[tuple[str, str], str]) -> str | None:
-    folder, name = os.path.split(f.path)
-    for end in SIDECAR_ENDINGS:
-        if name.endswith(end):
-            owner = models.get((folder, name[: -len(end)]))
-            if owner is not None:
-                return owner
-    return None
-
-
 def _sorted(groups: list[Group]) -> list[Group]:
     for g in groups:
         g.children = _sorted(g.children)
@@ -114,22 +103,13 @@ def _sorted(groups: list[Group]) -> list[Group]:
 def build_view(snap: LibrarySnapshot) -> LibraryView:
     """Group every file of the snapshot for the tree."""
     view = LibraryView(snap)
-    models = {
-        (os.path.dirname(f.path), stem(f.file_name)): f.path
-        for f in snap.files
-        if f.kind == "model"
-    }
-    parts = {f.path for f in snap.files if f.path.endswith(".part")}
+    owners = sidecar_owners(snap.files)
     loose: list[LocalFile] = []
     for f in snap.files:
         view.by_path[f.path] = f
         view.total_bytes += f.size
         view.file_count += 1
-        owner = None
-        if f.kind in ("sidecar", "other"):
-            owner = _sidecar_owner(f, models)
-        elif f.path.endswith(".part.json") and f.path[: -len(".json")] in parts:
-            owner = f.path[: -len(".json")]  # a download's working notes go with its `.part`
+        owner = owners.get(f.path)
         if owner is not None:
             view.sidecars.setdefault(owner, []).append(f)
             continue

@@ -4,7 +4,8 @@ One aggregation for the Disk usage screen, the dashboard and `modella du`, so th
 agree. It reads a `LibrarySnapshot` (the index, no walk of its own). Every file of the snapshot
 counts once in every grouping: model files by their source, base model or type, and the files
 that are not models in buckets of their own (partial downloads, sidecars, other files), so each
-grouping adds up to the bytes on disk.
+grouping adds up to the bytes on disk. Sidecars are those the Library attaches to a model (Forge's
+`<stem>.json` card included).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from modella_tui.core.i18n import t
-from modella_tui.core.library_files import PARTIAL_SUFFIXES, SOURCES, LibrarySnapshot, LocalFile
+from modella_tui.core.library_files import (
+    PARTIAL_SUFFIXES,
+    SOURCES,
+    LibrarySnapshot,
+    LocalFile,
+    sidecar_owners,
+)
 from modella_tui.core.units import human_size
 
 GROUPINGS = ("source", "base", "type")
@@ -201,13 +208,13 @@ def _key(f: LocalFile, grouping: str) -> str:
     return f.type or "Other"
 
 
-def _groups(files: Iterable[LocalFile], grouping: str) -> tuple[Group, ...]:
+def _groups(files: Iterable[tuple[LocalFile, str, int]], grouping: str) -> tuple[Group, ...]:
     sizes: dict[tuple[str, str], list[int]] = {}
-    for f in files:
-        kind = f.kind if f.kind in NON_MODEL_KINDS else "model"
+    for f, bucket, size in files:
+        kind = bucket if bucket in NON_MODEL_KINDS else "model"
         key = _key(f, grouping) if kind == "model" else kind
         entry = sizes.setdefault((kind, key), [0, 0])
-        entry[0] += f.size
+        entry[0] += size
         entry[1] += 1
     groups = [Group(key, kind, b, n) for (kind, key), (b, n) in sizes.items()]
     # Largest first; model groups before the non-model buckets of the same size; then by name.
@@ -242,6 +249,11 @@ def summarize(
     whose `.part` files are resumed rather than reclaimed."""
     files = snapshot.files
     models = [f for f in files if f.kind == "model"]
+    owners = sidecar_owners(files)
+    # (file, bucket, bytes it adds): a Forge card beside its model is a sidecar, as in the Library.
+    counted = [
+        (f, "sidecar" if f.kind == "other" and f.path in owners else f.kind, f.size) for f in files
+    ]
     active = {os.path.normpath(p) for p in active_targets}
     leftovers = tuple(
         f
@@ -261,7 +273,7 @@ def summarize(
         files=len(files),
         model_bytes=sum(f.size for f in models),
         model_files=len(models),
-        groups={g: _groups(files, g) for g in GROUPINGS},
+        groups={g: _groups(counted, g) for g in GROUPINGS},
         leftover_parts=tuple(sorted(leftovers, key=lambda f: f.path)),
         duplicates=duplicates(files),
         volume=volume,
