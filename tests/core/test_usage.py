@@ -106,6 +106,34 @@ def test_duplicates_need_hashes_computed_here() -> None:
     assert usage.hashed_files == 4
 
 
+def test_names_of_one_file_are_never_duplicates_and_count_once() -> None:
+    files = [
+        # one file, two names (a hard link): not a duplicate, its bytes count once
+        lf("/m/Lora/a.safetensors", 10, sha256=SHA_A, inode="1:5", type="LORA"),
+        lf("/m/misc/hard.safetensors", 10, sha256=SHA_A, inode="1:5"),
+        # a file with two names and one real copy: one extra copy
+        lf("/m/Lora/b.safetensors", 7, sha256=SHA_B, inode="1:6", type="LORA"),
+        lf("/m/Lora/b-link.safetensors", 7, sha256=SHA_B, inode="1:6", type="LORA"),
+        lf("/m/Lora/b copy.safetensors", 7, sha256=SHA_B, inode="1:7", type="LORA"),
+    ]
+    usage = summarize(snapshot(files))
+    assert [d.sha256 for d in usage.duplicates] == [SHA_B]
+    dup = usage.duplicates[0]
+    assert dup.copies == 2 and len(dup.paths) == 3
+    assert dup.reclaimable == 7 == usage.duplicate_bytes == usage.reclaimable_bytes
+    assert usage.total_bytes == usage.model_bytes == 10 + 7 + 7
+    assert usage.files == usage.model_files == 5
+    for grouping in GROUPINGS:
+        assert sum(g.bytes for g in usage.groups[grouping]) == usage.total_bytes
+        assert sum(g.files for g in usage.groups[grouping]) == 5
+    by_type = {g.key: (g.bytes, g.files) for g in usage.groups["type"]}
+    assert by_type == {"LORA": (24, 4), "Other": (0, 1)}  # the first name in path order holds it
+    doc = usage.to_json()["reclaimable"]
+    assert doc["duplicate_bytes"] == 7
+    assert doc["duplicates"][0]["copies"] == 2
+    assert summarize(snapshot(files[:2])).reclaimable_bytes == 0
+
+
 def test_a_forge_card_beside_its_model_is_a_sidecar_as_in_the_library() -> None:
     snap = snapshot(
         [

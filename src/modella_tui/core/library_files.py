@@ -1,5 +1,6 @@
 """What a file in the models folder is: its entry (`LocalFile`), a snapshot of the folder, and
-the rules that tell a model from a partial download or a sidecar, and a type from a folder name.
+the rules that tell a model from a partial download or a sidecar, a type from a folder name, and
+two names of one file (hard links) apart from two copies.
 
 Pure data and a directory walk; `core/library.py` keeps these entries in the database.
 """
@@ -50,6 +51,7 @@ class LocalFile:
     file_id: str | None = None  # Civitai file id, or the path inside a Hub repo
     lookup: str | None = None  # Civitai by-hash answer: None not asked, "found", "unknown"
     header: str | None = None  # safetensors header: None not read, "ok", "bare", "unreadable"
+    inode: str | None = None  # "<st_dev>:<st_ino>" (a symlink's own); None when not known
 
     @property
     def file_name(self) -> str:
@@ -121,8 +123,36 @@ class LibrarySnapshot:
 
     @property
     def total_bytes(self) -> int:
-        """Bytes of every file, sidecars and partial files included."""
-        return sum(f.size for f in self.files)
+        """Bytes of every file, sidecars and partial files included; a file with several names
+        counts once, as `du` counts it."""
+        extra = extra_names(self.files)
+        return sum(f.size for f in self.files if f.path not in extra)
+
+
+def inode_of(info: os.stat_result) -> str:
+    """What `LocalFile.inode` holds: the device and inode, one file whatever its names."""
+    return f"{info.st_dev}:{info.st_ino}"
+
+
+def identity(f: LocalFile) -> str:
+    """What tells files apart on disk: the inode when known, else the (absolute) path."""
+    return f.inode if f.inode is not None else f.path
+
+
+def extra_names(files: Iterable[LocalFile]) -> set[str]:
+    """The paths whose bytes another listed name of the same file already holds: every name of
+    an inode but the first in path order (hard links). Totals leave them out, so the bytes of one
+    file count once."""
+    first: dict[str, str] = {}
+    named: list[LocalFile] = []
+    for f in files:
+        if f.inode is None:
+            continue
+        named.append(f)
+        held = first.get(f.inode)
+        if held is None or f.path < held:
+            first[f.inode] = f.path
+    return {f.path for f in named if first[f.inode or ""] != f.path}
 
 
 def stem(name: str) -> str:
@@ -185,11 +215,13 @@ def guess_from_folder(root: Path, path: Path) -> tuple[str, str]:
     return "unknown", kind
 
 
-def walk(root: Path) -> Iterator[tuple[Path, int, float]]:
-    """(path, size, mtime) of every regular file under `root`; hidden names are skipped.
+def walk(root: Path) -> Iterator[tuple[Path, int, float, str]]:
+    """(path, size, mtime, inode) of every regular file under `root`; hidden names are skipped.
 
     Symlinked folders are followed (pods link model folders to shared volumes), each real folder
-    once, so a link loop cannot trap the walk; symlinked files are listed with their target's size.
+    once, so a link loop cannot trap the walk; symlinked files are listed with their target's size
+    and their own inode (a link is not its target: it is a name of its own, not a hard link). Two
+    names with one inode (hard links) are both listed: `extra_names` tells them apart.
     """
     seen: set[tuple[int, int]] = set()
     stack = [root]
@@ -215,6 +247,7 @@ def walk(root: Path) -> Iterator[tuple[Path, int, float]]:
                 elif entry.is_file():
                     info = entry.stat()
                     if stat.S_ISREG(info.st_mode):
-                        yield Path(entry.path), info.st_size, info.st_mtime
+                        own = entry.stat(follow_symlinks=False) if entry.is_symlink() else info
+                        yield Path(entry.path), info.st_size, info.st_mtime, inode_of(own)
             except OSError:
                 continue

@@ -170,6 +170,9 @@ class DeletePlan:
     sidecars: tuple[Path, ...]
     bytes_freed: int
     sidecar_bytes: int
+    links: int = 0
+    """Other names the file itself has (hard links, anywhere on its volume): while one is left,
+    deleting this name frees none of its bytes."""
 
     @property
     def all(self) -> tuple[Path, ...]:
@@ -187,7 +190,8 @@ def plan_delete(root: Path, path: Path, busy: Collection[str] = ()) -> DeletePla
     info = check_target(root, path, busy)
     sidecars = sidecars_of(path)
     extra = sum(_freed(check_target(root, s, busy)) for s in sidecars)
-    return DeletePlan(path, tuple(sidecars), _freed(info) + extra, extra)
+    links = info.st_nlink - 1 if stat.S_ISREG(info.st_mode) else 0
+    return DeletePlan(path, tuple(sidecars), _freed(info) + extra, extra, links)
 
 
 def apply_delete(plan: DeletePlan) -> list[Path]:

@@ -5,7 +5,8 @@ agree. It reads a `LibrarySnapshot` (the index, no walk of its own). Every file 
 counts once in every grouping: model files by their source, base model or type, and the files
 that are not models in buckets of their own (partial downloads, sidecars, other files), so each
 grouping adds up to the bytes on disk. Sidecars are those the Library attaches to a model (Forge's
-`<stem>.json` card included).
+`<stem>.json` card included). A file with several names (hard links) is one file: its bytes count
+once, with its first name in path order (as `du` counts it), and its names are never duplicates.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from modella_tui.core.library_files import (
     SOURCES,
     LibrarySnapshot,
     LocalFile,
+    extra_names,
+    identity,
     sidecar_owners,
 )
 from modella_tui.core.units import human_size
@@ -56,11 +59,14 @@ class Duplicate:
     sha256: str
     size: int
     paths: tuple[str, ...]
+    """Every name: the names of one file (hard links) are all listed, as one copy."""
+    copies: int
+    """Distinct files (two or more)."""
 
     @property
     def reclaimable(self) -> int:
         """Bytes freed by keeping one copy."""
-        return self.size * (len(self.paths) - 1)
+        return self.size * (self.copies - 1)
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,7 @@ class Usage:
                 "partial_files": [f.path for f in self.leftover_parts],
                 "duplicate_bytes": self.duplicate_bytes,
                 "duplicates": [
-                    {"sha256": d.sha256, "size": d.size, "paths": list(d.paths)}
+                    {"sha256": d.sha256, "size": d.size, "copies": d.copies, "paths": list(d.paths)}
                     for d in self.duplicates
                 ],
             },
@@ -225,16 +231,17 @@ def duplicates(files: Iterable[LocalFile]) -> tuple[Duplicate, ...]:
     """Model files sharing a SHA256, largest reclaimable first.
 
     Only hashes this machine computed count (while downloading or scanning): a hash copied from
-    a server's metadata or guessed from a name would call different files the same.
+    a server's metadata or guessed from a name would call different files the same. Names of one
+    file (hard links) are one copy: deleting one of them frees nothing.
     """
-    by_hash: dict[tuple[str, int], list[str]] = {}
+    by_hash: dict[tuple[str, int], list[LocalFile]] = {}
     for f in files:
         if f.kind == "model" and f.sha256:
-            by_hash.setdefault((f.sha256.lower(), f.size), []).append(f.path)
+            by_hash.setdefault((f.sha256.lower(), f.size), []).append(f)
     out = [
-        Duplicate(sha, size, tuple(sorted(paths)))
-        for (sha, size), paths in by_hash.items()
-        if len(paths) > 1
+        Duplicate(sha, size, tuple(sorted(f.path for f in same)), copies)
+        for (sha, size), same in by_hash.items()
+        if (copies := len({identity(f) for f in same})) > 1
     ]
     return tuple(sorted(out, key=lambda d: (-d.reclaimable, d.sha256)))
 
@@ -249,10 +256,17 @@ def summarize(
     whose `.part` files are resumed rather than reclaimed."""
     files = snapshot.files
     models = [f for f in files if f.kind == "model"]
+    extra = extra_names(files)
     owners = sidecar_owners(files)
-    # (file, bucket, bytes it adds): a Forge card beside its model is a sidecar, as in the Library.
+    # (file, bucket, bytes it adds): a Forge card beside its model is a sidecar, as in the
+    # Library; a name whose file another name holds adds no bytes.
     counted = [
-        (f, "sidecar" if f.kind == "other" and f.path in owners else f.kind, f.size) for f in files
+        (
+            f,
+            "sidecar" if f.kind == "other" and f.path in owners else f.kind,
+            0 if f.path in extra else f.size,
+        )
+        for f in files
     ]
     active = {os.path.normpath(p) for p in active_targets}
     leftovers = tuple(
@@ -269,9 +283,9 @@ def summarize(
             counts[grouping][key] = counts[grouping].get(key, 0) + 1
     return Usage(
         root=snapshot.root,
-        total_bytes=sum(f.size for f in files),
+        total_bytes=sum(size for _f, _kind, size in counted),
         files=len(files),
-        model_bytes=sum(f.size for f in models),
+        model_bytes=sum(size for _f, kind, size in counted if kind == "model"),
         model_files=len(models),
         groups={g: _groups(counted, g) for g in GROUPINGS},
         leftover_parts=tuple(sorted(leftovers, key=lambda f: f.path)),
