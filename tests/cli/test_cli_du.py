@@ -74,9 +74,11 @@ def test_hard_links_are_one_file_and_extra_copies_are_counted(run_cli: RunCli) -
         assert sum(g["bytes"] for g in doc["by"][grouping]) == doc["total_bytes"]
     reclaim = doc["reclaimable"]
     assert reclaim["bytes"] == reclaim["duplicate_bytes"] == 2 * 1_000 + 2_000
+    assert reclaim["extra_copies"] == 3
     assert sorted((d["copies"], len(d["paths"])) for d in reclaim["duplicates"]) == [(2, 2), (3, 3)]
     assert not any("a.safetensors" in p for d in reclaim["duplicates"] for p in d["paths"])
     text = run_cli("du").stdout
+    assert "extra copies: 3 in 2 group(s) (3.9 KB)" in text
     assert "hard.safetensors" not in text and "a.safetensors" not in text
 
 

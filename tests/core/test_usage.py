@@ -20,6 +20,7 @@ from modella_tui.core.usage import (
     Volume,
     group_label,
     part_target,
+    reclaim_lines,
     summarize,
     text_bar,
     volume_of,
@@ -129,9 +130,23 @@ def test_names_of_one_file_are_never_duplicates_and_count_once() -> None:
     by_type = {g.key: (g.bytes, g.files) for g in usage.groups["type"]}
     assert by_type == {"LORA": (24, 4), "Other": (0, 1)}  # the first name in path order holds it
     doc = usage.to_json()["reclaimable"]
-    assert doc["duplicate_bytes"] == 7
+    assert doc["duplicate_bytes"] == 7 and doc["extra_copies"] == 1
     assert doc["duplicates"][0]["copies"] == 2
     assert summarize(snapshot(files[:2])).reclaimable_bytes == 0
+
+
+def test_the_reclaim_line_counts_extra_copies_and_their_groups() -> None:
+    files = [
+        lf("/m/Lora/one.safetensors", 10, sha256=SHA_A),
+        lf("/m/Lora/two.safetensors", 10, sha256=SHA_A),
+        lf("/m/Lora/three.safetensors", 10, sha256=SHA_A),
+        lf("/m/VAE/x.safetensors", 5, sha256=SHA_B),
+        lf("/m/VAE/y.safetensors", 5, sha256=SHA_B),
+    ]
+    usage = summarize(snapshot(files))
+    assert usage.extra_copies == 3 and len(usage.duplicates) == 2
+    first, _note = reclaim_lines(usage)
+    assert "extra copies: 3 in 2 group(s) (25 B)" in first
 
 
 def test_a_forge_card_beside_its_model_is_a_sidecar_as_in_the_library() -> None:

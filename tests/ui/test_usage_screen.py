@@ -127,7 +127,7 @@ async def test_landings_and_deletions_update_the_bars_without_walking(
         assert lib.refreshes == 1  # this run's one walk
         assert "500 B in 3 files" in text(app, "summary")
         assert "1000.0 GB, 600.0 GB free (40% used)" in text(app, "summary")
-        assert "1 duplicated file(s) (100 B)" in text(app, "summary")
+        assert "extra copies: 1 in 1 group(s) (100 B)" in text(app, "summary")
         # A download lands: the index takes it in by its path, the bars follow.
         reads = lib.snapshots
         path = f"{settings.models_dir}/Stable-diffusion/big.safetensors"

@@ -108,6 +108,11 @@ class Usage:
         return sum(f.size for f in self.leftover_parts)
 
     @property
+    def extra_copies(self) -> int:
+        """Copies beyond the first of each duplicated file."""
+        return sum(d.copies - 1 for d in self.duplicates)
+
+    @property
     def duplicate_bytes(self) -> int:
         """Bytes freed by keeping one copy of each duplicate."""
         return sum(d.reclaimable for d in self.duplicates)
@@ -148,6 +153,7 @@ class Usage:
                 "partial_bytes": self.leftover_bytes,
                 "partial_files": [f.path for f in self.leftover_parts],
                 "duplicate_bytes": self.duplicate_bytes,
+                "extra_copies": self.extra_copies,
                 "duplicates": [
                     {"sha256": d.sha256, "size": d.size, "copies": d.copies, "paths": list(d.paths)}
                     for d in self.duplicates
@@ -189,6 +195,7 @@ def reclaim_lines(usage: Usage) -> list[str]:
             size=human_size(usage.reclaimable_bytes),
             parts=len(usage.leftover_parts),
             part_size=human_size(usage.leftover_bytes),
+            copies=usage.extra_copies,
             groups=len(usage.duplicates),
             dup_size=human_size(usage.duplicate_bytes),
         )
