@@ -23,7 +23,13 @@ def put(rel: str, size: int) -> None:
 
 
 def bytes_on_disk(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    """What `du -sb` counts of the files: each file once, however many names (hard links) it has."""
+    sizes = {}
+    for p in root.rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            sizes[(st.st_dev, st.st_ino)] = st.st_size
+    return sum(sizes.values())
 
 
 def test_json_totals_are_the_bytes_on_disk(run_cli: RunCli) -> None:
@@ -48,6 +54,46 @@ def test_json_totals_are_the_bytes_on_disk(run_cli: RunCli) -> None:
     assert types["Checkpoint"] == 2 * 1024 * 1024 and types["LORA"] == 30_000
     assert doc["reclaimable"]["partial_bytes"] == 5_000
     assert doc["volume"]["free"] > 0
+
+
+def test_hard_links_are_one_file_and_extra_copies_are_counted(run_cli: RunCli) -> None:
+    put("Lora/a.safetensors", 30_000)
+    (models_dir() / "misc").mkdir()
+    os.link(models_dir() / "Lora/a.safetensors", models_dir() / "misc/hard.safetensors")
+    for rel in ("Lora/b.safetensors", "Lora/b2.safetensors", "Lora/b3.safetensors"):
+        put(rel, 1_000)  # one file and two extra copies
+    for rel in ("VAE/c.safetensors", "VAE/c2.safetensors"):
+        put(rel, 2_000)  # one file and one extra copy
+    scanned = run_cli("scan", "--offline")
+    assert scanned.returncode == 0, scanned.stderr
+    doc = json.loads(run_cli("du", "--json").stdout)
+    root = models_dir()
+    assert doc["total_bytes"] == bytes_on_disk(root) == 30_000 + 3 * 1_000 + 2 * 2_000
+    assert doc["files"] == 7
+    for grouping in ("source", "base", "type"):
+        assert sum(g["bytes"] for g in doc["by"][grouping]) == doc["total_bytes"]
+    reclaim = doc["reclaimable"]
+    assert reclaim["bytes"] == reclaim["duplicate_bytes"] == 2 * 1_000 + 2_000
+    assert reclaim["extra_copies"] == 3
+    assert sorted((d["copies"], len(d["paths"])) for d in reclaim["duplicates"]) == [(2, 2), (3, 3)]
+    assert not any("a.safetensors" in p for d in reclaim["duplicates"] for p in d["paths"])
+    text = run_cli("du").stdout
+    assert "extra copies: 3 in 2 group(s) (3.9 KB)" in text
+    assert "hard.safetensors" not in text and "a.safetensors" not in text
+
+
+def test_a_forge_card_beside_its_model_is_a_sidecar(run_cli: RunCli) -> None:
+    put("Lora/ink.safetensors", 3_000)
+    put("Lora/ink.json", 120)  # the card Modella writes beside a model, as Forge reads it
+    put("Lora/ink.civitai.info", 80)
+    put("Lora/lonely.json", 7)  # no model of that stem: any other file
+    doc = json.loads(run_cli("du", "--json").stdout)
+    for grouping in ("source", "base", "type"):
+        buckets = {g["key"]: g["bytes"] for g in doc["by"][grouping] if g["kind"] != "model"}
+        assert buckets == {"sidecar": 200, "other": 7}
+    text = run_cli("du", "--by", "type").stdout
+    sidecar = next(line for line in text.splitlines() if "Sidecar files" in line)
+    assert "200 B" in sidecar
 
 
 def test_text_bars_and_one_grouping(run_cli: RunCli) -> None:

@@ -213,10 +213,13 @@ def test_a_leftover_part_goes_with_its_json_and_hard_links_free_nothing(models: 
     put(models / "Lora" / "half.safetensors.part.json", b"{}")
     plan = plan_delete(models, part)
     assert [p.name for p in plan.sidecars] == ["half.safetensors.part.json"]
-    assert plan.bytes_freed == 52
+    assert plan.bytes_freed == 52 and plan.links == 0
     original = put(models / "VAE" / "vae.safetensors", b"v" * 30)
+    info = put(models / "VAE" / "vae.civitai.info", b"i" * 4)
     os.link(original, models / "VAE" / "vae copy.safetensors")
-    assert plan_delete(models, original).bytes_freed == 0
+    linked = plan_delete(models, original)
+    # The other name keeps the bytes: only the sidecar is freed, and the plan says why.
+    assert linked.bytes_freed == 4 and linked.links == 1 and linked.sidecars == (info,)
 
 
 def test_partial_and_sidecar_files_are_not_renamed_alone(models: Path) -> None:

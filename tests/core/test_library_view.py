@@ -81,6 +81,33 @@ def test_groups_totals_and_order() -> None:
     assert view.relative(one.path) == "Lora/copy.safetensors"
 
 
+def test_names_of_one_file_are_not_duplicates_and_count_once() -> None:
+    a, b = "a" * 64, "b" * 64
+    files = [
+        f("Lora/a.safetensors", 100, type="LORA", sha256=a, inode="1:1"),
+        f("misc/hard.safetensors", 100, sha256=a, inode="1:1"),
+        f("Lora/b.safetensors", 50, type="LORA", sha256=b, inode="1:2"),
+        f("Lora/b-link.safetensors", 50, type="LORA", sha256=b, inode="1:2"),
+        f("Lora/b copy.safetensors", 50, type="LORA", sha256=b, inode="1:3"),
+        f("Lora/b.civitai.info", 5, inode="1:4"),
+    ]
+    view = build_view(LibrarySnapshot(ROOT, files))
+    assert list(view.duplicates) == [b] and view.reclaimable == 50
+    one = view.by_path[str(ROOT / "Lora/a.safetensors")]
+    assert view.copy_count(one) == 1 and view.copies_of(one) == []
+    assert [n.file_name for n in view.names_of(one)] == ["hard.safetensors"]
+    linked = view.by_path[str(ROOT / "Lora/b.safetensors")]
+    assert view.copy_count(linked) == 2
+    assert [c.file_name for c in view.copies_of(linked)] == ["b copy.safetensors"]
+    assert [n.file_name for n in view.names_of(linked)] == ["b-link.safetensors"]
+    dupes = find(view.groups, "dupes")
+    assert (dupes.reclaim, dupes.size, dupes.count) == (50, 100, 3)
+    total = sum(g.size for g in view.groups if g.kind != "dupes")
+    assert total == view.total_bytes == 100 + 50 + 50 + 5
+    assert view.file_count == 6
+    assert find(view.groups, "unknown/Other").size == 0  # hard.safetensors: a's bytes
+
+
 def test_unknown_files_group_by_type_then_base_model() -> None:
     files = [
         f(f"Lora/d{n % 300}/x{n}.safetensors", n, type="LORA", base_model=f"B{n % 5}")

@@ -20,6 +20,7 @@ from modella_tui.core.library_view import build_view
 from modella_tui.core.scan import ScanProgress, sha256_file
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
+from modella_tui.core.usage import summarize
 from tests.core.test_safetensors import safetensors
 from tests.fakes.catalog import INK_WASH
 from tests.fakes.fakehub import FakeHub
@@ -181,6 +182,23 @@ async def test_identical_files_are_duplicates_with_the_bytes_to_reclaim(
     view = build_view(report.snapshot)
     assert [len(copies) for copies in view.duplicates.values()] == [2]
     assert view.reclaimable == len(data)
+
+
+async def test_hard_links_are_one_file_not_duplicates(db: Database, models: Path) -> None:
+    data = safetensors(SDXL_LORA, b"h" * 1000)
+    original = put(models / "Lora" / "a.safetensors", data)
+    (models / "misc").mkdir()
+    os.link(original, models / "misc" / "hard.safetensors")
+    index = LibraryIndex(db, lambda: models)
+    report = await index.scan()
+    assert report.hashed == 2 and all(f.sha256 for f in report.snapshot.files)
+    for snap in (report.snapshot, await index.snapshot()):
+        view = build_view(snap)
+        assert view.duplicates == {} and view.reclaimable == 0
+        assert view.total_bytes == len(data)
+        usage = summarize(snap)
+        assert usage.duplicates == () and usage.reclaimable_bytes == 0
+        assert usage.total_bytes == len(data)
 
 
 async def test_a_scan_stops_when_asked_and_keeps_what_it_learned(

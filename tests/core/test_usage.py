@@ -12,6 +12,7 @@ import pytest
 
 from modella_tui.core.library import LibraryIndex
 from modella_tui.core.library_files import LibrarySnapshot, LocalFile
+from modella_tui.core.library_view import build_view
 from modella_tui.core.store.db import Database
 from modella_tui.core.store.queue import Landed, QueueStore
 from modella_tui.core.usage import (
@@ -19,6 +20,7 @@ from modella_tui.core.usage import (
     Volume,
     group_label,
     part_target,
+    reclaim_lines,
     summarize,
     text_bar,
     volume_of,
@@ -103,6 +105,69 @@ def test_duplicates_need_hashes_computed_here() -> None:
     assert dup.sha256 == SHA_A and len(dup.paths) == 3
     assert dup.reclaimable == 20 == usage.duplicate_bytes == usage.reclaimable_bytes
     assert usage.hashed_files == 4
+
+
+def test_names_of_one_file_are_never_duplicates_and_count_once() -> None:
+    files = [
+        # one file, two names (a hard link): not a duplicate, its bytes count once
+        lf("/m/Lora/a.safetensors", 10, sha256=SHA_A, inode="1:5", type="LORA"),
+        lf("/m/misc/hard.safetensors", 10, sha256=SHA_A, inode="1:5"),
+        # a file with two names and one real copy: one extra copy
+        lf("/m/Lora/b.safetensors", 7, sha256=SHA_B, inode="1:6", type="LORA"),
+        lf("/m/Lora/b-link.safetensors", 7, sha256=SHA_B, inode="1:6", type="LORA"),
+        lf("/m/Lora/b copy.safetensors", 7, sha256=SHA_B, inode="1:7", type="LORA"),
+    ]
+    usage = summarize(snapshot(files))
+    assert [d.sha256 for d in usage.duplicates] == [SHA_B]
+    dup = usage.duplicates[0]
+    assert dup.copies == 2 and len(dup.paths) == 3
+    assert dup.reclaimable == 7 == usage.duplicate_bytes == usage.reclaimable_bytes
+    assert usage.total_bytes == usage.model_bytes == 10 + 7 + 7
+    assert usage.files == usage.model_files == 5
+    for grouping in GROUPINGS:
+        assert sum(g.bytes for g in usage.groups[grouping]) == usage.total_bytes
+        assert sum(g.files for g in usage.groups[grouping]) == 5
+    by_type = {g.key: (g.bytes, g.files) for g in usage.groups["type"]}
+    assert by_type == {"LORA": (24, 4), "Other": (0, 1)}  # the first name in path order holds it
+    doc = usage.to_json()["reclaimable"]
+    assert doc["duplicate_bytes"] == 7 and doc["extra_copies"] == 1
+    assert doc["duplicates"][0]["copies"] == 2
+    assert summarize(snapshot(files[:2])).reclaimable_bytes == 0
+
+
+def test_the_reclaim_line_counts_extra_copies_and_their_groups() -> None:
+    files = [
+        lf("/m/Lora/one.safetensors", 10, sha256=SHA_A),
+        lf("/m/Lora/two.safetensors", 10, sha256=SHA_A),
+        lf("/m/Lora/three.safetensors", 10, sha256=SHA_A),
+        lf("/m/VAE/x.safetensors", 5, sha256=SHA_B),
+        lf("/m/VAE/y.safetensors", 5, sha256=SHA_B),
+    ]
+    usage = summarize(snapshot(files))
+    assert usage.extra_copies == 3 and len(usage.duplicates) == 2
+    first, _note = reclaim_lines(usage)
+    assert "extra copies: 3 in 2 group(s) (25 B)" in first
+
+
+def test_a_forge_card_beside_its_model_is_a_sidecar_as_in_the_library() -> None:
+    snap = snapshot(
+        [
+            lf("/m/Lora/ink.safetensors", 100, type="LORA"),
+            lf("/m/Lora/ink.json", 4, "other"),  # Forge's card for ink.safetensors
+            lf("/m/Lora/ink.civitai.info", 6, "sidecar"),
+            lf("/m/Lora/lonely.json", 3, "other"),  # no model of that stem beside it
+            lf("/m/VAE/ink.json", 2, "other"),  # a model of that stem, in another folder
+        ]
+    )
+    usage = summarize(snap)
+    for grouping in GROUPINGS:
+        buckets = {g.key: (g.bytes, g.files) for g in usage.groups[grouping] if g.kind != "model"}
+        assert buckets == {"sidecar": (10, 2), "other": (5, 2)}
+    view = build_view(snap)
+    attached = view.sidecars["/m/Lora/ink.safetensors"]
+    assert sum(f.size for f in attached) == 10
+    other = next(g for g in view.groups if g.kind == "other")
+    assert {f.file_name for f in other.files} == {"lonely.json", "ink.json"}
 
 
 def test_json_document_is_stable_and_complete() -> None:

@@ -389,7 +389,10 @@ class FakeLibrary:
         return new
 
     async def delete_plan(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
-        return DeletePlan(path, (), self._file(path).size, 0)
+        f = self._file(path)
+        # Other names of the same inode keep its bytes, as with the real index.
+        links = sum(1 for o in self.files.values() if f.inode and o.inode == f.inode) - 1
+        return DeletePlan(path, (), 0 if links > 0 else f.size, 0, max(0, links))
 
     async def delete(self, path: Path, busy: Collection[str] = ()) -> DeletePlan:
         plan = await self.delete_plan(path, busy)

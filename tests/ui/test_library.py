@@ -242,6 +242,35 @@ async def test_duplicates_and_a_hub_file_and_markup_names(
         assert "Folder: text_encoder" in text
 
 
+async def test_a_hard_link_is_one_file_and_deleting_it_says_it_frees_nothing(
+    real_app: ModellaApp, models: Path
+) -> None:
+    data = safetensors(SDXL, b"h" * 1000)
+    original = put(models / "Lora" / "a.safetensors", data)
+    (models / "misc").mkdir()
+    os.link(original, models / "misc" / "hard.safetensors")
+    async with real_app.run_test(size=SIZE) as pilot:
+        screen = await open_library(pilot)
+        assert screen.last_report is not None and screen.last_report.hashed == 2
+        assert "dupes" not in screen.files_tree.by_key  # nothing to reclaim
+        summary = str(screen.query_one("#library-summary").render())
+        assert f"2 files · {human_size(len(data))}" in summary and "reclaim" not in summary
+        entry = await walk_to(pilot, screen, is_file("hard.safetensors"))
+        assert "copies" not in entry.badges.plain and "hard link" in entry.badges.plain
+        info = str(screen.query_one("#library-info").render())
+        assert "Lora/a.safetensors" in info and "frees nothing" in info
+        assert "Same bytes" not in info
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(real_app.screen, ConfirmScreen))
+        confirm = real_app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert "This frees 0 B: hard.safetensors itself frees nothing" in confirm.question
+        assert "another name (a hard link) still holds its bytes" in confirm.question
+        await pilot.press("n")
+        await until(pilot, lambda: real_app.screen is screen)
+    assert (models / "misc" / "hard.safetensors").exists()
+
+
 async def test_without_a_library_the_screen_says_so(app: ModellaApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5")

@@ -4,6 +4,7 @@ bytes on disk; updated when a download lands or a file is deleted, without walki
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ async def open_usage(app: ModellaApp, pilot: Pilot[Any]) -> UsageScreen:
     return screen
 
 
+def stats(root: Path) -> list[os.stat_result]:
+    return [p.stat() for p in root.rglob("*") if p.is_file()]
+
+
 def put(root: Path, rel: str, size: int) -> Path:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +67,9 @@ async def test_the_screen_and_modella_du_agree_with_the_disk(
     put(root, "Lora/a.civitai.info", 700)
     put(root, "Stable-diffusion/b.safetensors", 90_000)
     put(root, "VAE/left.safetensors.part", 4_000)
+    put(root, "Stable-diffusion/b.json", 300)  # Forge's card: a sidecar, as in the Library
+    (root / "misc").mkdir()
+    os.link(root / "Stable-diffusion/b.safetensors", root / "misc/b-hard.safetensors")
     db_path = paths.db_path()
     async with Database(db_path) as db:
         await QueueStore(db).record_landed(
@@ -81,9 +89,12 @@ async def test_the_screen_and_modella_du_agree_with_the_disk(
         assert [b.label for b in chart(app, "base").bars][:2] == ["Unknown", "Pony"]
         assert "Checkpoint" in [b.label for b in chart(app, "type").bars]
         assert "3.9 KB" in text(app, "reclaim") and "left.safetensors.part" in text(app, "reclaim")
-    on_disk = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    # As `du -sb` counts: the hard-linked file once.
+    on_disk = sum({(st.st_dev, st.st_ino): st.st_size for st in stats(root)}.values())
     doc = json.loads(run_cli("du", "--json").stdout)
-    assert shown["total_bytes"] == doc["total_bytes"] == on_disk
+    assert shown["total_bytes"] == doc["total_bytes"] == on_disk == 30_000 + 700 + 90_000 + 4_300
+    sidecars = next(g for g in shown["by"]["type"] if g["key"] == "sidecar")
+    assert sidecars["bytes"] == 1_000
     assert shown["by"] == doc["by"]
     assert shown["reclaimable"] == doc["reclaimable"]
 
@@ -116,7 +127,7 @@ async def test_landings_and_deletions_update_the_bars_without_walking(
         assert lib.refreshes == 1  # this run's one walk
         assert "500 B in 3 files" in text(app, "summary")
         assert "1000.0 GB, 600.0 GB free (40% used)" in text(app, "summary")
-        assert "1 duplicated file(s) (100 B)" in text(app, "summary")
+        assert "extra copies: 1 in 1 group(s) (100 B)" in text(app, "summary")
         # A download lands: the index takes it in by its path, the bars follow.
         reads = lib.snapshots
         path = f"{settings.models_dir}/Stable-diffusion/big.safetensors"

@@ -25,6 +25,7 @@ from modella_tui.core.library_files import (
     ModelVersions,
     classify,
     guess_from_folder,
+    inode_of,
     walk,
 )
 from modella_tui.core.store.db import Database
@@ -120,7 +121,8 @@ class LibraryIndex:
             # 20,000 merges take a few hundred ms: in a thread, the app's keys keep being served.
             files = await asyncio.to_thread(
                 lambda: [
-                    self._merge(root, p, size, mtime, landed, known) for p, size, mtime in found
+                    self._merge(root, p, size, mtime, landed, known, inode)
+                    for p, size, mtime, inode in found
                 ]
             )
             await self._store(root, files, now)
@@ -133,7 +135,9 @@ class LibraryIndex:
         rows = await self._rows(root)
         files = await asyncio.to_thread(
             lambda: [
-                self._merge(root, Path(r["path"]), r["size"], r["mtime"], landed, {r["path"]: r})
+                self._merge(
+                    root, Path(r["path"]), r["size"], r["mtime"], landed, {r["path"]: r}, r["inode"]
+                )
                 for r in rows
             ]
         )
@@ -165,12 +169,13 @@ class LibraryIndex:
             return None
         try:
             st = os.stat(path)
+            own = os.lstat(path) if os.path.islink(path) else st  # a symlink's own inode
         except OSError:
             await self.forget(path)
             return None
         landed = await self._landed([str(path)])
         known = await self._known(root, [str(path)])
-        entry = self._merge(root, path, st.st_size, st.st_mtime, landed, known)
+        entry = self._merge(root, path, st.st_size, st.st_mtime, landed, known, inode_of(own))
         await self._upsert([entry], self._clock())
         return entry
 
@@ -242,20 +247,20 @@ class LibraryIndex:
         async with self.db.write() as conn:
             await conn.executemany(
                 "INSERT INTO local_files (path, size, mtime, sha256, source, model_id, version_id, "
-                "name, type, base_model, scanned_at, file_id, lookup, header) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "name, type, base_model, scanned_at, file_id, lookup, header, inode) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, "
                 "sha256 = excluded.sha256, source = excluded.source, "
                 "model_id = excluded.model_id, version_id = excluded.version_id, "
                 "name = excluded.name, type = excluded.type, base_model = excluded.base_model, "
                 "scanned_at = excluded.scanned_at, file_id = excluded.file_id, "
-                "lookup = excluded.lookup, header = excluded.header",
+                "lookup = excluded.lookup, header = excluded.header, inode = excluded.inode",
                 [
                     (
                         f.path, f.size, f.mtime, f.sha256,
                         None if f.source == "unknown" else f.source,
                         f.model_id, f.version_id, f.name or None, f.type, f.base_model, now,
-                        f.file_id, f.lookup, f.header,
+                        f.file_id, f.lookup, f.header, f.inode,
                     )
                     for f in files
                 ],
@@ -269,6 +274,7 @@ class LibraryIndex:
         mtime: float,
         landed: dict[str, Any],
         known: dict[str, Any],
+        inode: str | None = None,
     ) -> LocalFile:
         """One file's entry: the engine's record wins, then an earlier scan's, then the folder."""
         key = str(path)
@@ -287,6 +293,7 @@ class LibraryIndex:
                 sha256=row["sha256"],
                 verified=bool(row["verified"]),
                 file_id=row["file_id"],
+                inode=inode,
             )  # fmt: skip
         old = known.get(key)
         # A hash, and all a scan learned from it, is only as good as the bytes it came from.
@@ -303,5 +310,6 @@ class LibraryIndex:
                 file_id=old["file_id"],
                 lookup=old["lookup"],
                 header=old["header"],
+                inode=inode,
             )  # fmt: skip
-        return LocalFile(key, size, mtime, kind, source=source, type=kind_guess)
+        return LocalFile(key, size, mtime, kind, source=source, type=kind_guess, inode=inode)

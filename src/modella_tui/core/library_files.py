@@ -1,5 +1,6 @@
 """What a file in the models folder is: its entry (`LocalFile`), a snapshot of the folder, and
-the rules that tell a model from a partial download or a sidecar, and a type from a folder name.
+the rules that tell a model from a partial download or a sidecar, a type from a folder name, and
+two names of one file (hard links) apart from two copies.
 
 Pure data and a directory walk; `core/library.py` keeps these entries in the database.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from modella_tui.core.downloads.placement import TYPE_FOLDERS
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 PARTIAL_SUFFIXES = (".part", ".part.json")
 SIDECAR_SUFFIXES = (".civitai.info", ".preview.png")
+SIDECAR_ENDINGS = (*SIDECAR_SUFFIXES, ".json")
+"""What a sidecar adds to its model's stem; Forge's `<stem>.json` card is one only beside its
+model (a lone `.json` is any other file)."""
 SOURCES = ("civitai", "huggingface", "unknown")
 
 # First folder under the models folder → type, for the Forge and ComfyUI layouts (a folder name
@@ -47,6 +51,7 @@ class LocalFile:
     file_id: str | None = None  # Civitai file id, or the path inside a Hub repo
     lookup: str | None = None  # Civitai by-hash answer: None not asked, "found", "unknown"
     header: str | None = None  # safetensors header: None not read, "ok", "bare", "unreadable"
+    inode: str | None = None  # "<st_dev>:<st_ino>" (a symlink's own); None when not known
 
     @property
     def file_name(self) -> str:
@@ -118,8 +123,65 @@ class LibrarySnapshot:
 
     @property
     def total_bytes(self) -> int:
-        """Bytes of every file, sidecars and partial files included."""
-        return sum(f.size for f in self.files)
+        """Bytes of every file, sidecars and partial files included; a file with several names
+        counts once, as `du` counts it."""
+        extra = extra_names(self.files)
+        return sum(f.size for f in self.files if f.path not in extra)
+
+
+def inode_of(info: os.stat_result) -> str:
+    """What `LocalFile.inode` holds: the device and inode, one file whatever its names."""
+    return f"{info.st_dev}:{info.st_ino}"
+
+
+def identity(f: LocalFile) -> str:
+    """What tells files apart on disk: the inode when known, else the (absolute) path."""
+    return f.inode if f.inode is not None else f.path
+
+
+def extra_names(files: Iterable[LocalFile]) -> set[str]:
+    """The paths whose bytes another listed name of the same file already holds: every name of
+    an inode but the first in path order (hard links). Totals leave them out, so the bytes of one
+    file count once."""
+    first: dict[str, str] = {}
+    named: list[LocalFile] = []
+    for f in files:
+        if f.inode is None:
+            continue
+        named.append(f)
+        held = first.get(f.inode)
+        if held is None or f.path < held:
+            first[f.inode] = f.path
+    return {f.path for f in named if first[f.inode or ""] != f.path}
+
+
+def stem(name: str) -> str:
+    """The name without its last extension (what sidecars are named after)."""
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def sidecar_owners(files: Iterable[LocalFile]) -> dict[str, str]:
+    """Sidecar path → the path it goes with: `<stem>.civitai.info`, `.preview.png` and `.json`
+    beside a model file of that stem, and a `.part.json` beside its `.part`. A file listed here is
+    counted with its owner by the Library and as a sidecar or partial file by disk usage."""
+    listed = list(files)
+    models = {
+        (os.path.dirname(f.path), stem(f.file_name)): f.path for f in listed if f.kind == "model"
+    }
+    parts = {f.path for f in listed if f.path.endswith(".part")}
+    out: dict[str, str] = {}
+    for f in listed:
+        if f.kind in ("sidecar", "other"):
+            folder, name = os.path.split(f.path)
+            for end in SIDECAR_ENDINGS:
+                if name.endswith(end):
+                    owner = models.get((folder, name[: -len(end)]))
+                    if owner is not None:
+                        out[f.path] = owner
+                        break
+        elif f.path.endswith(".part.json") and f.path[: -len(".json")] in parts:
+            out[f.path] = f.path[: -len(".json")]  # a download's working notes go with its `.part`
+    return out
 
 
 def classify(name: str) -> str:
@@ -153,11 +215,13 @@ def guess_from_folder(root: Path, path: Path) -> tuple[str, str]:
     return "unknown", kind
 
 
-def walk(root: Path) -> Iterator[tuple[Path, int, float]]:
-    """(path, size, mtime) of every regular file under `root`; hidden names are skipped.
+def walk(root: Path) -> Iterator[tuple[Path, int, float, str]]:
+    """(path, size, mtime, inode) of every regular file under `root`; hidden names are skipped.
 
     Symlinked folders are followed (pods link model folders to shared volumes), each real folder
-    once, so a link loop cannot trap the walk; symlinked files are listed with their target's size.
+    once, so a link loop cannot trap the walk; symlinked files are listed with their target's size
+    and their own inode (a link is not its target: it is a name of its own, not a hard link). Two
+    names with one inode (hard links) are both listed: `extra_names` tells them apart.
     """
     seen: set[tuple[int, int]] = set()
     stack = [root]
@@ -183,6 +247,7 @@ def walk(root: Path) -> Iterator[tuple[Path, int, float]]:
                 elif entry.is_file():
                     info = entry.stat()
                     if stat.S_ISREG(info.st_mode):
-                        yield Path(entry.path), info.st_size, info.st_mtime
+                        own = entry.stat(follow_symlinks=False) if entry.is_symlink() else info
+                        yield Path(entry.path), info.st_size, info.st_mtime, inode_of(own)
             except OSError:
                 continue

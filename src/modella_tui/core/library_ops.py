@@ -27,12 +27,11 @@ from pathlib import Path
 
 from modella_tui.core import paths
 from modella_tui.core.errors import LibraryError
-from modella_tui.core.library_files import classify
+from modella_tui.core.library_files import SIDECAR_ENDINGS, classify, stem
 from modella_tui.core.protocols import QueueItemView
 from modella_tui.core.textsafe import clean
 
 BUSY_STATES = frozenset({"pending", "running", "verifying", "paused"})
-SIDECAR_ENDINGS = (".civitai.info", ".preview.png", ".json")
 
 
 def busy_paths(items: Iterable[QueueItemView]) -> set[str]:
@@ -43,11 +42,6 @@ def busy_paths(items: Iterable[QueueItemView]) -> set[str]:
             final = os.path.join(os.path.abspath(item.target_dir), item.file_name)
             out.update((final, final + ".part", final + ".part.json"))
     return out
-
-
-def stem(name: str) -> str:
-    """The name without its last extension (what sidecars are named after)."""
-    return name.rsplit(".", 1)[0] if "." in name else name
 
 
 def sidecars_of(path: Path) -> list[Path]:
@@ -176,6 +170,9 @@ class DeletePlan:
     sidecars: tuple[Path, ...]
     bytes_freed: int
     sidecar_bytes: int
+    links: int = 0
+    """Other names the file itself has (hard links, anywhere on its volume): while one is left,
+    deleting this name frees none of its bytes."""
 
     @property
     def all(self) -> tuple[Path, ...]:
@@ -193,7 +190,8 @@ def plan_delete(root: Path, path: Path, busy: Collection[str] = ()) -> DeletePla
     info = check_target(root, path, busy)
     sidecars = sidecars_of(path)
     extra = sum(_freed(check_target(root, s, busy)) for s in sidecars)
-    return DeletePlan(path, tuple(sidecars), _freed(info) + extra, extra)
+    links = info.st_nlink - 1 if stat.S_ISREG(info.st_mode) else 0
+    return DeletePlan(path, tuple(sidecars), _freed(info) + extra, extra, links)
 
 
 def apply_delete(plan: DeletePlan) -> list[Path]:

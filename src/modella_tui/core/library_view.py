@@ -11,6 +11,8 @@ under a second; the Library screen turns groups into tree nodes only when they a
   under way.
 - Duplicates are files with the same SHA256 computed on this machine; the bytes a delete would
   reclaim are all copies but one.
+- Names of one file (hard links: the same device and inode) are one file: never duplicates of
+  each other, and its bytes count once in the totals (the first name in path order holds them).
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from modella_tui.core.library_files import LibrarySnapshot, LocalFile
-from modella_tui.core.library_ops import SIDECAR_ENDINGS, stem
+from modella_tui.core.library_files import (
+    LibrarySnapshot,
+    LocalFile,
+    extra_names,
+    identity,
+    sidecar_owners,
+)
 
 SOURCE_ORDER = ("civitai", "huggingface", "unknown")
 
@@ -52,8 +59,11 @@ class LibraryView:
     by_path: dict[str, LocalFile] = field(default_factory=dict)
     sidecars: dict[str, list[LocalFile]] = field(default_factory=dict)
     duplicates: dict[str, list[LocalFile]] = field(default_factory=dict)
-    """SHA256 → the files that have it (two or more)."""
+    """SHA256 → the files that have it (two or more files, every name of each)."""
+    links: dict[str, list[LocalFile]] = field(default_factory=dict)
+    """Inode → the names of one file (two or more: hard links)."""
     total_bytes: int = 0
+    """Bytes on disk: a file with several names counts once."""
     file_count: int = 0
 
     @property
@@ -67,15 +77,21 @@ class LibraryView:
         return sum(1 for f in self.by_path.values() if self.snapshot.update_for(f))
 
     def copies_of(self, f: LocalFile) -> list[LocalFile]:
-        """The other files with this file's bytes."""
+        """The other files with this file's bytes (not its other names)."""
         if f.sha256 is None or f.sha256 not in self.duplicates:
             return []
-        return [d for d in self.duplicates[f.sha256] if d.path != f.path]
+        return [d for d in self.duplicates[f.sha256] if identity(d) != identity(f)]
 
     def copy_count(self, f: LocalFile) -> int:
         """How many files have this file's bytes (1 when it has no duplicate)."""
         copies = self.duplicates.get(f.sha256 or "")
-        return len(copies) if copies else 1
+        return len({identity(c) for c in copies}) if copies else 1
+
+    def names_of(self, f: LocalFile) -> list[LocalFile]:
+        """The other names of this very file in the folder (hard links)."""
+        if f.inode is None:
+            return []
+        return [n for n in self.links.get(f.inode, []) if n.path != f.path]
 
     def size_with_sidecars(self, f: LocalFile) -> int:
         """The file and the sidecars attached to it."""
@@ -89,19 +105,15 @@ class LibraryView:
         )
 
 
+def on_disk(files: list[LocalFile]) -> int:
+    """Bytes these files take, each file once however many of its names are listed."""
+    return sum({identity(f): f.size for f in files}.values())
+
+
 def reclaim(copies: list[LocalFile]) -> int:
-    """Bytes a delete of all copies but one frees."""
-    return sum(f.size for f in copies) - max((f.size for f in copies), default=0)
-
-
-def _sidecar_owner(f: LocalFile, models: dict[tuple[str, str], str]) -> str | None:
-    folder, name = os.path.split(f.path)
-    for end in SIDECAR_ENDINGS:
-        if name.endswith(end):
-            owner = models.get((folder, name[: -len(end)]))
-            if owner is not None:
-                return owner
-    return None
+    """Bytes a delete of all copies but one frees (names of one file are one copy)."""
+    sizes = {identity(f): f.size for f in copies}.values()
+    return sum(sizes) - max(sizes, default=0)
 
 
 def _sorted(groups: list[Group]) -> list[Group]:
@@ -114,22 +126,18 @@ def _sorted(groups: list[Group]) -> list[Group]:
 def build_view(snap: LibrarySnapshot) -> LibraryView:
     """Group every file of the snapshot for the tree."""
     view = LibraryView(snap)
-    models = {
-        (os.path.dirname(f.path), stem(f.file_name)): f.path
-        for f in snap.files
-        if f.kind == "model"
-    }
-    parts = {f.path for f in snap.files if f.path.endswith(".part")}
+    owners = sidecar_owners(snap.files)
+    extra = extra_names(snap.files)
+    by_inode: dict[str, list[LocalFile]] = defaultdict(list)
     loose: list[LocalFile] = []
     for f in snap.files:
         view.by_path[f.path] = f
-        view.total_bytes += f.size
         view.file_count += 1
-        owner = None
-        if f.kind in ("sidecar", "other"):
-            owner = _sidecar_owner(f, models)
-        elif f.path.endswith(".part.json") and f.path[: -len(".json")] in parts:
-            owner = f.path[: -len(".json")]  # a download's working notes go with its `.part`
+        if f.path not in extra:
+            view.total_bytes += f.size
+        if f.inode is not None:
+            by_inode[f.inode].append(f)
+        owner = owners.get(f.path)
         if owner is not None:
             view.sidecars.setdefault(owner, []).append(f)
             continue
@@ -149,8 +157,14 @@ def build_view(snap: LibrarySnapshot) -> LibraryView:
                 parent.children.append(g)
         return g
 
+    view.links = {inode: names for inode, names in by_inode.items() if len(names) > 1}
+
+    def counted(f: LocalFile) -> int:
+        return 0 if f.path in extra else f.size
+
     for f in loose:
-        size = view.size_with_sidecars(f)
+        # Group totals add up to the bytes on disk: a name whose file another name holds adds 0.
+        size = counted(f) + sum(counted(s) for s in view.sidecars.get(f.path, []))
         update = 1 if snap.update_for(f) else 0
         if f.kind == "model" and f.sha256:
             by_hash[f.sha256].append(f)
@@ -175,13 +189,13 @@ def build_view(snap: LibrarySnapshot) -> LibraryView:
             g.count += 1
             g.updates += update
 
-    view.duplicates = {sha: fs for sha, fs in by_hash.items() if len(fs) > 1}
+    view.duplicates = {sha: fs for sha, fs in by_hash.items() if len({identity(f) for f in fs}) > 1}
     groups = _sorted(list(sources.values()))
     if view.duplicates:
         dupes = Group("dupes", "dupes", "")
         for sha, copies in view.duplicates.items():
             d = Group(f"dupes/{sha}", "dupe", copies[0].file_name, files=list(copies))
-            d.size, d.count, d.reclaim = sum(f.size for f in copies), len(copies), reclaim(copies)
+            d.size, d.count, d.reclaim = on_disk(copies), len(copies), reclaim(copies)
             dupes.children.append(d)
             dupes.size += d.size
             dupes.count += d.count

@@ -4,7 +4,9 @@ One aggregation for the Disk usage screen, the dashboard and `modella du`, so th
 agree. It reads a `LibrarySnapshot` (the index, no walk of its own). Every file of the snapshot
 counts once in every grouping: model files by their source, base model or type, and the files
 that are not models in buckets of their own (partial downloads, sidecars, other files), so each
-grouping adds up to the bytes on disk.
+grouping adds up to the bytes on disk. Sidecars are those the Library attaches to a model (Forge's
+`<stem>.json` card included). A file with several names (hard links) is one file: its bytes count
+once, with its first name in path order (as `du` counts it), and its names are never duplicates.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from modella_tui.core.i18n import t
-from modella_tui.core.library_files import PARTIAL_SUFFIXES, SOURCES, LibrarySnapshot, LocalFile
+from modella_tui.core.library_files import (
+    PARTIAL_SUFFIXES,
+    SOURCES,
+    LibrarySnapshot,
+    LocalFile,
+    extra_names,
+    identity,
+    sidecar_owners,
+)
 from modella_tui.core.units import human_size
 
 GROUPINGS = ("source", "base", "type")
@@ -49,11 +59,14 @@ class Duplicate:
     sha256: str
     size: int
     paths: tuple[str, ...]
+    """Every name: the names of one file (hard links) are all listed, as one copy."""
+    copies: int
+    """Distinct files (two or more)."""
 
     @property
     def reclaimable(self) -> int:
         """Bytes freed by keeping one copy."""
-        return self.size * (len(self.paths) - 1)
+        return self.size * (self.copies - 1)
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,11 @@ class Usage:
     def leftover_bytes(self) -> int:
         """Bytes in partial files no queued download will resume."""
         return sum(f.size for f in self.leftover_parts)
+
+    @property
+    def extra_copies(self) -> int:
+        """Copies beyond the first of each duplicated file."""
+        return sum(d.copies - 1 for d in self.duplicates)
 
     @property
     def duplicate_bytes(self) -> int:
@@ -135,8 +153,9 @@ class Usage:
                 "partial_bytes": self.leftover_bytes,
                 "partial_files": [f.path for f in self.leftover_parts],
                 "duplicate_bytes": self.duplicate_bytes,
+                "extra_copies": self.extra_copies,
                 "duplicates": [
-                    {"sha256": d.sha256, "size": d.size, "paths": list(d.paths)}
+                    {"sha256": d.sha256, "size": d.size, "copies": d.copies, "paths": list(d.paths)}
                     for d in self.duplicates
                 ],
             },
@@ -176,6 +195,7 @@ def reclaim_lines(usage: Usage) -> list[str]:
             size=human_size(usage.reclaimable_bytes),
             parts=len(usage.leftover_parts),
             part_size=human_size(usage.leftover_bytes),
+            copies=usage.extra_copies,
             groups=len(usage.duplicates),
             dup_size=human_size(usage.duplicate_bytes),
         )
@@ -201,13 +221,13 @@ def _key(f: LocalFile, grouping: str) -> str:
     return f.type or "Other"
 
 
-def _groups(files: Iterable[LocalFile], grouping: str) -> tuple[Group, ...]:
+def _groups(files: Iterable[tuple[LocalFile, str, int]], grouping: str) -> tuple[Group, ...]:
     sizes: dict[tuple[str, str], list[int]] = {}
-    for f in files:
-        kind = f.kind if f.kind in NON_MODEL_KINDS else "model"
+    for f, bucket, size in files:
+        kind = bucket if bucket in NON_MODEL_KINDS else "model"
         key = _key(f, grouping) if kind == "model" else kind
         entry = sizes.setdefault((kind, key), [0, 0])
-        entry[0] += f.size
+        entry[0] += size
         entry[1] += 1
     groups = [Group(key, kind, b, n) for (kind, key), (b, n) in sizes.items()]
     # Largest first; model groups before the non-model buckets of the same size; then by name.
@@ -218,16 +238,17 @@ def duplicates(files: Iterable[LocalFile]) -> tuple[Duplicate, ...]:
     """Model files sharing a SHA256, largest reclaimable first.
 
     Only hashes this machine computed count (while downloading or scanning): a hash copied from
-    a server's metadata or guessed from a name would call different files the same.
+    a server's metadata or guessed from a name would call different files the same. Names of one
+    file (hard links) are one copy: deleting one of them frees nothing.
     """
-    by_hash: dict[tuple[str, int], list[str]] = {}
+    by_hash: dict[tuple[str, int], list[LocalFile]] = {}
     for f in files:
         if f.kind == "model" and f.sha256:
-            by_hash.setdefault((f.sha256.lower(), f.size), []).append(f.path)
+            by_hash.setdefault((f.sha256.lower(), f.size), []).append(f)
     out = [
-        Duplicate(sha, size, tuple(sorted(paths)))
-        for (sha, size), paths in by_hash.items()
-        if len(paths) > 1
+        Duplicate(sha, size, tuple(sorted(f.path for f in same)), copies)
+        for (sha, size), same in by_hash.items()
+        if (copies := len({identity(f) for f in same})) > 1
     ]
     return tuple(sorted(out, key=lambda d: (-d.reclaimable, d.sha256)))
 
@@ -242,6 +263,18 @@ def summarize(
     whose `.part` files are resumed rather than reclaimed."""
     files = snapshot.files
     models = [f for f in files if f.kind == "model"]
+    extra = extra_names(files)
+    owners = sidecar_owners(files)
+    # (file, bucket, bytes it adds): a Forge card beside its model is a sidecar, as in the
+    # Library; a name whose file another name holds adds no bytes.
+    counted = [
+        (
+            f,
+            "sidecar" if f.kind == "other" and f.path in owners else f.kind,
+            0 if f.path in extra else f.size,
+        )
+        for f in files
+    ]
     active = {os.path.normpath(p) for p in active_targets}
     leftovers = tuple(
         f
@@ -257,11 +290,11 @@ def summarize(
             counts[grouping][key] = counts[grouping].get(key, 0) + 1
     return Usage(
         root=snapshot.root,
-        total_bytes=sum(f.size for f in files),
+        total_bytes=sum(size for _f, _kind, size in counted),
         files=len(files),
-        model_bytes=sum(f.size for f in models),
+        model_bytes=sum(size for _f, kind, size in counted if kind == "model"),
         model_files=len(models),
-        groups={g: _groups(files, g) for g in GROUPINGS},
+        groups={g: _groups(counted, g) for g in GROUPINGS},
         leftover_parts=tuple(sorted(leftovers, key=lambda f: f.path)),
         duplicates=duplicates(files),
         volume=volume,

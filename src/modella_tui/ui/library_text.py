@@ -66,6 +66,8 @@ def file_badges(view: LibraryView, f: LocalFile, busy: Collection[str]) -> Text:
     copies = view.copy_count(f)
     if copies > 1:
         add("≡", t("ui.library.badge.duplicate", count=copies))
+    if view.names_of(f):
+        add("⇄", t("ui.library.badge.hard_link"))
     if f.kind == "partial":
         add("↓" if f.path in busy else "×", t(
             "ui.library.badge.downloading" if f.path in busy else "ui.library.badge.leftover"
@@ -173,6 +175,10 @@ def _file_lines(view: LibraryView, f: LocalFile, busy: Collection[str], layout: 
     if copies:
         others = ", ".join(clean(view.relative(c.path)) for c in copies[:3])
         lines.append(t("ui.library.info.duplicate", paths=others, size=human_size(f.size)))
+    names = view.names_of(f)
+    if names:
+        others = ", ".join(clean(view.relative(n.path)) for n in names[:3])
+        lines.append(t("ui.library.info.hard_link", paths=others))
     if f.kind == "partial":
         lines.append(
             t("ui.library.info.downloading") if f.path in busy else t("ui.library.info.leftover")

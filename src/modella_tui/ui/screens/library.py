@@ -335,7 +335,8 @@ class LibraryScreen(BaseScreen):
             return
         plan = await library.delete_plan(Path(f.path), await self._busy_now())
         question = t(
-            "ui.library.delete_confirm",
+            # Another name of the file (a hard link) keeps its bytes: say why it frees nothing.
+            "ui.library.delete_confirm_linked" if plan.links else "ui.library.delete_confirm",
             name=clean(f.file_name),
             count=len(plan.sidecars),
             size=human_size(plan.bytes_freed),
