@@ -127,7 +127,7 @@ def summary(view: LibraryView) -> str:
         parts.append(
             t(
                 "ui.library.summary_duplicates",
-                count=len(view.duplicates),
+                count=sum(len(copies) - 1 for copies in view.duplicates.values()),
                 size=human_size(view.reclaimable),
             )
         )
