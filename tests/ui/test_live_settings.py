@@ -21,6 +21,7 @@ from modella_tui.ui.screens.queue import QueueScreen
 from modella_tui.ui.screens.settings import SettingsScreen
 from modella_tui.ui.wiring import build_services
 from tests.fakes.fakehub import FakeHub
+from tests.ui.notifications import notes, record_notifications
 
 KEY = "good-key-0123456789abcdef"
 
@@ -41,23 +42,8 @@ def real_app(fakehub: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     settings = config.load()
     settings.set("models_dir", str(tmp_path / "models"))
     app = make_app(settings, build_services(settings))
-    said: list[str] = []
-    show = app.notify
-
-    def record(message: str, **kwargs: Any) -> None:
-        said.append(message)
-        show(message, **kwargs)
-
-    # Toasts expire; on a loaded machine a check may come after one has gone.
-    monkeypatch.setattr(app, "notify", record)
-    monkeypatch.setattr(app, "said", said, raising=False)
+    record_notifications(app, monkeypatch)
     return app
-
-
-def notes(app: ModellaApp) -> list[str]:
-    """Every notification so far, expired ones included."""
-    said: list[str] = app.said  # type: ignore[attr-defined]
-    return said
 
 
 async def save_field(pilot: Pilot[Any], field_id: str, value: str) -> None:

@@ -20,6 +20,7 @@ from modella_tui.ui.screens.settings import SettingsScreen
 from modella_tui.ui.services import Services
 from tests.ui.conftest import SIZE
 from tests.ui.fakes import FakeCivitai, FakeEngine
+from tests.ui.notifications import notes, record_notifications
 
 SECRET = "SENTINELKEY0123456789abcdef"
 
@@ -30,22 +31,8 @@ def make(monkeypatch: pytest.MonkeyPatch, settings: Settings | None = None) -> M
     app = make_app(
         settings, Services(settings=settings, civitai=FakeCivitai(), engine=FakeEngine())
     )
-    said: list[str] = []
-    show = app.notify
-
-    def record(message: str, **kwargs: Any) -> None:
-        said.append(message)
-        show(message, **kwargs)
-
-    monkeypatch.setattr(app, "notify", record)
-    monkeypatch.setattr(app, "said", said, raising=False)
+    record_notifications(app, monkeypatch)
     return app
-
-
-def notes(app: ModellaApp) -> list[str]:
-    """Every notification so far."""
-    said: list[str] = app.said  # type: ignore[attr-defined]
-    return said
 
 
 def stored() -> dict[str, Any]:
