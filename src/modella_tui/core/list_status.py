@@ -105,22 +105,7 @@ class Holdings:
 
 
 def _present(landed: list[LandedFile], roots: list[Path]) -> list[LandedFile]:
-    out = []
-    for f in landed:
-        path = Path(f.path)
-        if not any(paths.is_within(root, path) for root in roots):
-            continue  # under an earlier models folder: not where Forge looks now
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        # A file of another size (or, for a scanned one, mtime) is not the one that was hashed.
-        if not stat.S_ISREG(st.st_mode) or st.st_size != f.size:
-            continue
-        if f.mtime is not None and st.st_mtime != f.mtime:
-            continue
-        out.append(f)
-    return out
+    return [f for f in landed if paths.still_hashed(Path(f.path), roots, f.size, f.mtime)]
 
 
 def _glob_ok(glob: str | None, name: str) -> bool:

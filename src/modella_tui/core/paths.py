@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -173,6 +174,22 @@ def is_within(root: Path, path: Path) -> bool:
     root_n = os.path.normpath(os.path.abspath(root))
     path_n = os.path.normpath(os.path.abspath(path))
     return path_n == root_n or path_n.startswith(root_n.rstrip(os.sep) + os.sep)
+
+
+def still_hashed(path: Path, roots: list[Path], size: int, mtime: float | None = None) -> bool:
+    """Whether a file hashed earlier is still that file where Forge looks: under one of `roots`
+    (not an earlier models folder), a regular file (a link is followed) of the size it had, and, when the
+    hash came from a scan, of the mtime it had (a download's verified hash has no mtime: its size
+    is checked)."""
+    if not any(is_within(root, path) for root in roots):
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+        return False
+    return mtime is None or st.st_mtime == mtime
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,20 +234,10 @@ class Admission(EngineState):
     def _copy_here(self, copies: Sequence[Copy], size: int | None) -> str | None:
         """The first of these hashed files that is still what was hashed, under a models root."""
         for copy in copies:
-            path = Path(copy.path)
-            if not any(paths.is_within(root, path) for root in self.roots):
-                continue  # under an earlier models folder: not where Forge looks now
-            try:
-                st = os.lstat(path)
-            except OSError:
+            if size is not None and copy.size != size:
                 continue
-            if not stat.S_ISREG(st.st_mode) or st.st_size != copy.size:
-                continue
-            if size is not None and st.st_size != size:
-                continue
-            if copy.mtime is not None and st.st_mtime != copy.mtime:
-                continue  # changed since it was hashed
-            return copy.path
+            if paths.still_hashed(Path(copy.path), self.roots, copy.size, copy.mtime):
+                return copy.path
         return None
 
 
