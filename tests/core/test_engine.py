@@ -165,6 +165,30 @@ async def test_the_same_bytes_under_another_name_are_not_downloaded_again(
     assert res.status == "queued"
 
 
+async def test_a_landed_file_moved_by_hand_is_not_downloaded_again(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    model = simple_model(hub, "Moved by hand", 100 * KIB)
+    f = model.versions[0].files[0]
+    engine = make_engine(db, models)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await engine.run_until_idle()
+    await engine.stop()
+    landed = Path(summary.items[0].final_path or "")
+    moved = models / "misc" / "mine.safetensors"
+    moved.parent.mkdir()
+    os.replace(landed, moved)
+    st = moved.stat()
+    await db.execute(  # what a scan records once it has hashed the file under its new name
+        "INSERT INTO local_files (path, size, mtime, sha256, scanned_at) VALUES (?, ?, ?, ?, 0)",
+        (str(moved), st.st_size, st.st_mtime, f.blob.sha256),
+    )
+    (res,) = await engine.add([civitai_request(hub, model, models / "Lora")])
+    assert (res.status, res.path) == ("already_have", str(moved))
+    assert hub.bytes_served(f.blob.id) == f.blob.size  # the first download only
+
+
 async def test_dedupe_already_queued(hub: FakeHub, db: Database, models: Path) -> None:
     model = simple_model(hub, "Twice", 100 * KIB)
     engine = make_engine(db, models)

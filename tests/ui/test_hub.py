@@ -20,7 +20,7 @@ from modella_tui.ui.screens.modals.add_to_list import AddToListScreen
 from modella_tui.ui.screens.modals.confirm import ConfirmScreen
 from modella_tui.ui.services import Services
 from tests.fakes.fakehub import FakeHub
-from tests.ui.fakes import EnqueuedHub, FakeEngine, FakeHubSearch, FakeLibrary
+from tests.ui.fakes import EnqueuedHub, FakeEngine, FakeHubSearch, FakeItem, FakeLibrary
 from tests.ui.hub_support import (
     FLUX,
     LUMINA,
@@ -330,6 +330,28 @@ async def test_another_repos_file_of_the_same_name_is_not_this_one(
         screen = await open_hub(pilot)
         text = drawn(screen, package(screen, "flux1-schnell-vae"))
         assert ("all local" in text) is numbered_from_schnell
+
+
+async def test_a_finished_download_counts_as_local_only_while_its_file_is_there(
+    settings: Settings, fakehub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", fakehub.hub_url)
+    landed = settings.models_dir / "VAE" / "wan_2.1_vae.safetensors"
+    engine = FakeEngine()
+    engine.put(
+        FakeItem(1, "Wan 2.1 VAE", landed.name, state="done", source="huggingface",
+                 model_id="Comfy-Org/Wan_2.1_ComfyUI_repackaged", final_path=str(landed))
+    )  # fmt: skip
+    services = Services(settings=settings, hub=HubClient(settings), engine=engine)
+    app = make_app(settings, services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_hub(pilot)
+        assert "all local" not in drawn(screen, package(screen, "wan21-vae"))  # deleted since
+        landed.parent.mkdir(parents=True, exist_ok=True)
+        landed.write_bytes(b"x")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "all local" in drawn(screen, package(screen, "wan21-vae"))
 
 
 async def test_layout_and_language_apply_without_a_restart(

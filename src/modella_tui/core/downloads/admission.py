@@ -150,6 +150,9 @@ class Admission(EngineState):
                 return AddResult(
                     "already_have", existing.id, existing.final_path, key="engine.already_have"
                 )
+            elsewhere = self._copy_here(batch.copies.get(sha or "", ()), req.expected_size)
+            if elsewhere is not None:  # moved or renamed by hand since it landed
+                return AddResult("already_have", None, elsewhere, key="engine.already_have")
             await self.store.clear_segments(existing.id)
             if not any(paths.is_within(r, Path(existing.target_dir)) for r in self._all_roots()):
                 # Asked again after the models folder changed: it goes where it is asked for now.

@@ -10,6 +10,7 @@ a package, its types guessed from names and sizes. See docs/screens.md.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -221,7 +222,10 @@ class HubScreen(BaseScreen):
         """A token saved or removed in Settings: gated repos are asked again (no ctrl+r)."""
         if message.key == "hf.token" and self.is_mounted:
             self._gate_round += 1
-            self._recheck_gates()
+            if self.state.errors:  # answers the old token was refused: ask for everything again
+                self.action_reload()
+            else:
+                self._recheck_gates()
 
     @work(group="hub-gates", exclusive=True, exit_on_error=False)
     async def _recheck_gates(self) -> None:
@@ -269,7 +273,7 @@ class HubScreen(BaseScreen):
             found.ids = {(str(f.model_id), planned_name(f.file_name)) for f in hub_files}
             found.owners = {f.path: str(f.model_id) for f in hub_files}
         found.queued = {}
-        landed: set[tuple[str, str]] = set()
+        done: list[tuple[tuple[str, str], str]] = []  # (repo, planned name), where it landed
         models_dir = self.modella.settings.models_dir
         if services.engine is not None:
             for item in await services.engine.items():
@@ -277,15 +281,20 @@ class HubScreen(BaseScreen):
                     continue
                 if item.state in UNFINISHED:
                     found.queued[(item.model_id, item.file_name)] = item.state
-                elif (
-                    item.state == "done"
-                    and item.final_path
-                    # not one left under an earlier models folder
-                    and paths.is_within(models_dir, Path(item.final_path))
-                ):
+                elif item.state == "done" and item.final_path:
                     # The index takes a landed file in on its own, this line need not wait;
                     # by its planned name, as it may have landed as `name (2).ext`.
-                    landed.add((item.model_id, item.file_name))
+                    done.append(((item.model_id, item.file_name), item.final_path))
+
+        def still_there() -> set[tuple[str, str]]:
+            # Not one left under an earlier models folder, nor one deleted since it landed.
+            return {
+                key
+                for key, path in done
+                if paths.is_within(models_dir, Path(path)) and os.path.isfile(path)
+            }
+
+        landed = await asyncio.to_thread(still_there) if done else set()
         facts = LocalFacts(found.paths, found.ids | landed, found.queued, found.owners)
         self.state.apply_local(self._target_folder, facts)
         self.hub_tree.refresh_all()
