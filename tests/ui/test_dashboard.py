@@ -87,7 +87,7 @@ async def test_the_start_screen_follows_the_real_index(settings: Settings, tmp_p
         assert isinstance(first.screen, BrowserScreen)  # the index has never seen the folder
         await pilot.press("1")
         await settle(pilot)  # the dashboard walks the folder once
-        assert "Models: 10 B in 1 files" in text(first, "disk")
+        assert "Models: 10 B in 1 model files" in text(first, "disk")
     second = build()
     async with second.run_test(size=(80, 24)) as pilot:
         await until(pilot, second.ready.is_set)
@@ -119,7 +119,7 @@ async def test_downloads_landings_failures_disk_and_counts(
         assert "[b]Broken[/b]" in attention and "disk" in attention.lower()
         assert "Press 4, then r" in attention
         disk = text(app, "disk")
-        assert "Models: 572.2 MB in 3 files" in disk
+        assert "Models: 572.2 MB in 3 model files" in disk
         assert "2.0 TB, 500.0 GB free (76% used)" in disk
         counts = text(app, "library")
         assert "Civitai 2 · Hugging Face 1" in counts and "LORA 2 · VAE 1" in counts
@@ -145,5 +145,5 @@ async def test_a_landing_shows_at_once_without_walking_the_folder(
         engine.emit(StateChanged(9, "done"))
         await settle(pilot)
         assert "Fresh · new.safetensors" in text(app, "recent")
-        assert "Models: 1.5 GB in 4 files" in text(app, "disk")
+        assert "Models: 1.5 GB in 4 model files" in text(app, "disk")
         assert lib.refreshes == walks == 1

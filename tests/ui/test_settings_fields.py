@@ -77,7 +77,7 @@ async def test_a_stray_key_typed_into_the_key_field_is_not_saved(
     assert "civitai" not in stored()
 
 
-async def test_a_token_left_with_tab_is_not_saved_and_enter_saves_it(
+async def test_a_token_left_is_not_saved_and_enter_or_its_test_button_saves_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = make(monkeypatch)
@@ -85,7 +85,7 @@ async def test_a_token_left_with_tab_is_not_saved_and_enter_saves_it(
         await settings_screen(pilot)
         token = field(app, "set-hf-token")
         token.focus()
-        await pilot.press(*"hf_half", "tab")
+        await pilot.press(*"hf_half", "shift+tab")  # away, not to its Test button
         await pilot.pause()
         assert token.value == ""
         assert any("Hugging Face token" in m and "not saved" in m for m in notes(app))
@@ -94,7 +94,16 @@ async def test_a_token_left_with_tab_is_not_saved_and_enter_saves_it(
         await pilot.press(*"hf_whole0123456789", "enter")
         await pilot.pause()
         assert token.value == "" and token.placeholder.endswith("6789")
-    assert config.load().hf_token.reveal() == "hf_whole0123456789"
+        assert config.load().hf_token.reveal() == "hf_whole0123456789"
+        # Pasted, then tab to Test and enter: pressing Test confirms the key, as enter does.
+        await pilot.press(*"hf_pasted9876543210", "tab")
+        await pilot.pause()
+        assert app.screen.focused is not None and app.screen.focused.id == "test-hf"
+        assert token.value == "hf_pasted9876543210"  # kept on its way to Test
+        await pilot.press("enter")
+        await pilot.pause()
+        assert token.value == "" and token.placeholder.endswith("3210")
+    assert config.load().hf_token.reveal() == "hf_pasted9876543210"
 
 
 async def test_a_typed_key_is_kept_while_the_terminal_is_away(

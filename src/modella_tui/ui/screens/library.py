@@ -336,7 +336,11 @@ class LibraryScreen(BaseScreen):
         plan = await library.delete_plan(Path(f.path), await self._busy_now())
         question = t(
             # Another name of the file (a hard link) keeps its bytes: say why it frees nothing.
-            "ui.library.delete_confirm_linked" if plan.links else "ui.library.delete_confirm",
+            "ui.library.delete_confirm_linked"
+            if plan.links
+            else "ui.library.delete_confirm"
+            if plan.sidecars
+            else "ui.library.delete_confirm_alone",
             name=clean(f.file_name),
             count=len(plan.sidecars),
             size=human_size(plan.bytes_freed),

@@ -217,6 +217,11 @@ class SettingsScreen(BaseScreen):
     def _blurred(self, event: Input.Blurred) -> None:
         if not self.app.app_focus:
             return  # the terminal lost focus (another window): the field gets it back as it was
+        key = self._field_key(event.input)
+        which = SECRET_FIELDS.get(key or "")
+        focused = self.focused
+        if which is not None and focused is not None and focused.id == f"test-{which}":
+            return  # on its way to its Test button, which saves the typed key and tries it
         self._leave(event.input)
 
     def on_screen_suspend(self) -> None:
@@ -289,6 +294,15 @@ class SettingsScreen(BaseScreen):
 
     def action_test_key(self, which: str) -> None:
         """Call the API with the key and say what it answered."""
+        # A key typed (or pasted) and not yet saved with enter: Test is the user's confirmation.
+        key = next(k for k, w in SECRET_FIELDS.items() if w == which)
+        for field in self.query(f"#{_field_id(key)}").results(TextInput):
+            typed = field.value.strip()
+            if typed:
+                if not self._save(key, typed):
+                    return  # refused: the reason is on screen
+                field.value = ""
+                field.placeholder = self.modella.settings.display(key)
         check = self.modella.services.check_key
         if check is None:
             self.notify(t("ui.settings.test_unavailable"), severity="warning", markup=False)
