@@ -229,3 +229,16 @@ def test_partial_and_sidecar_files_are_not_renamed_alone(models: Path) -> None:
         with pytest.raises(LibraryError) as exc:
             plan_rename(models, path, "whatever")
         assert error_key(exc) == "library.error.rename_kind"
+
+
+async def test_a_file_a_scan_identified_makes_its_model_local(db: Database, models: Path) -> None:
+    copy = put(models / "Lora" / "copied by hand.safetensors")
+    index = LibraryIndex(db, lambda: models)
+    await index.refresh()
+    assert await index.local_model_ids("civitai") == set()
+    await db.execute(  # what the by-hash look-up of a scan records
+        "UPDATE local_files SET source = 'civitai', model_id = '102', version_id = '1021' "
+        "WHERE path = ?",
+        (str(copy),),
+    )
+    assert await index.local_model_ids("civitai") == {"102"}  # the browser's "local" badge

@@ -153,11 +153,12 @@ class LibraryIndex:
         }
 
     async def local_model_ids(self, source: str) -> set[str]:
-        """Model ids (Civitai ids, Hub repos) of `source` with at least one landed file."""
+        """Model ids (Civitai ids, Hub repos) of `source` with at least one landed file, or one
+        a scan identified (copied in by hand)."""
         rows = await self.db.fetchall(
-            "SELECT DISTINCT model_id FROM downloaded_models "
-            "WHERE source = ? AND model_id IS NOT NULL",
-            (source,),
+            "SELECT model_id FROM downloaded_models WHERE source = ? AND model_id IS NOT NULL "
+            "UNION SELECT model_id FROM local_files WHERE source = ? AND model_id IS NOT NULL",
+            (source, source),
         )
         return {str(r[0]) for r in rows}
 
