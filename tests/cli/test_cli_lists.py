@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import RunCli
-from tests.fakes.catalog import INK_WASH, NO_SHA256
+from tests.fakes.catalog import INK_WASH, LOGIN_REQUIRED, NO_SHA256
 from tests.fakes.fakehub import FakeHub
 
 CLIP = "comfyanonymous/flux_text_encoders"
@@ -218,3 +218,17 @@ def test_a_failed_row_carries_its_reason(run_cli: RunCli, tmp_path: Path) -> Non
     failed = [line.split("\t") for line in proc.stdout.splitlines() if "civitai:999999" in line]
     assert len(failed) == 1 and failed[0][:2] == ["✗ failed", "civitai:999999"]
     assert "999999" in failed[0][5] and failed[0][5] in proc.stderr
+
+
+def test_a_second_sync_names_a_file_it_tries_again(
+    run_cli: RunCli, fakehub: FakeHub, tmp_path: Path
+) -> None:
+    kit = kit_file(tmp_path, f'name = "kit"\n\n[[items]]\nref = "civitai:{LOGIN_REQUIRED}"\n')
+    first = run_cli("sync", str(kit))
+    assert first.returncode != 0 and "membersOnly_v1.safetensors" in first.stdout
+    again = run_cli("sync", str(kit))  # the failed row is queued again, and fails again
+    assert again.returncode == first.returncode
+    lines = again.stdout.splitlines()
+    assert any(line.endswith("\tmembersOnly_v1.safetensors") for line in lines), again.stdout
+    # Never a bare row number where its file's name belongs.
+    assert not any(line.split("\t")[-1].isdigit() for line in lines), again.stdout

@@ -108,6 +108,8 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
                 await store.landed(), await engine.items(), [settings.models_dir]
             )
             show = _Progress()
+            # Names of rows already in the queue, for a file this run queues again.
+            show.names.update({b.id: clean(b.file_name) for b in await engine.store.briefs()})
             engine.add_listener(show.on_event)  # before adding: ItemAdded names the files
             with show:
                 result = await sync(
@@ -169,6 +171,7 @@ class _Progress:
         self.bars: Any = None
         self.tasks: dict[int, Any] = {}
         self.said: set[tuple[int, str]] = set()
+        self.mine: set[int] = set()  # the items this run queued
         if is_tty():
             from rich.progress import (
                 BarColumn,
@@ -200,7 +203,12 @@ class _Progress:
 
         if isinstance(event, ItemAdded):
             self.names[event.item_id] = clean(event.file_name)
-        elif isinstance(event, Progress) and self.bars is not None:
+            self.mine.add(event.item_id)
+        elif isinstance(event, StateChanged) and event.state in ("pending", "running"):
+            self.mine.add(event.item_id)  # queued again by this run (or started)
+        if event.item_id not in self.mine:
+            return  # an older row of the queue (a failure of an earlier run): not this sync's
+        if isinstance(event, Progress) and self.bars is not None:
             if event.item_id not in self.tasks:
                 name = self.names.get(event.item_id, str(event.item_id))
                 self.tasks[event.item_id] = self.bars.add_task(name[:40], total=event.total)
