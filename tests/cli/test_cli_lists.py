@@ -110,6 +110,12 @@ def test_import_then_export_round_trips(
     assert run_cli("lists", "export", "pod KIT", "--output", str(out)).returncode == 0
     assert out.read_text(encoding="utf-8") == run_cli("lists", "export", "Pod kit").stdout
     assert out.read_text(encoding="utf-8") == KIT
+    out.write_text("# edited by hand\n", encoding="utf-8")
+    kept = run_cli("lists", "export", "Pod kit", "--output", str(out))
+    assert kept.returncode == 2 and "--force" in kept.stderr
+    assert out.read_text(encoding="utf-8") == "# edited by hand\n"
+    assert run_cli("lists", "export", "Pod kit", "-o", str(out), "--force").returncode == 0
+    assert out.read_text(encoding="utf-8") == KIT
     shown = run_cli("lists", "Pod kit", "--offline")
     rows = [json.loads(line) for line in shown.stdout.splitlines()]
     assert [(r["ref"], r["status"]) for r in rows] == [

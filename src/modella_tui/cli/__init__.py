@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("lists", help=t("cli.lists.help"), description=t("cli.lists.description"))
     ls.add_argument("words", nargs="*", metavar="NAME | export NAME | import FILE")
     ls.add_argument("-o", "--output", metavar="FILE", help=t("cli.lists.output"))
+    ls.add_argument("--force", action="store_true", help=t("cli.lists.force"))
     ls.add_argument("--name", help=t("cli.lists.name"))
     ls.add_argument("--offline", action="store_true", help=t("cli.lists.offline"))
     ls.add_argument("--json", action="store_true", help=t("cli.json"))

@@ -42,7 +42,7 @@ def run_lists(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("cli.lists.name_only_import")
     try:
         if action == "export":
-            return asyncio.run(_export(words[1], args.output, settings))
+            return asyncio.run(_export(words[1], args.output, settings, force=args.force))
         if action == "import":
             return asyncio.run(_import(Path(words[1]).expanduser(), args.name, settings))
         if words:
@@ -169,7 +169,10 @@ def _item_json(item: ListItem, status: ItemStatus) -> dict[str, Any]:
     }
 
 
-async def _export(name: str, output: str | None, settings: Settings) -> int:
+async def _export(name: str, output: str | None, settings: Settings, *, force: bool) -> int:
+    if output is not None and not force and Path(output).expanduser().is_file():
+        # A kit file edited by hand is not replaced unasked (the app asks; a command is told).
+        raise UsageError("cli.lists.exists", file=clean(str(Path(output).expanduser())))
     async with open_clients(settings) as clients:
         store = ListStore(clients.db)
         info = await store.get(name)

@@ -287,7 +287,7 @@ def write_list_file(path: Path, name: str, items: Iterable[ListEntry]) -> None:
     path = Path(path).expanduser()
     if path.is_dir():
         raise UsageError(
-            "lists.file.unreadable", file=clean(str(path)), reason=t("lists.file.is_dir")
+            "lists.file.unwritable", file=clean(str(path)), reason=t("lists.file.is_dir")
         )
     try:
         paths.write_atomic(path, dump_list(name, items).encode("utf-8"))
