@@ -25,7 +25,7 @@ from modella_tui.ui.columns import middle
 from modella_tui.ui.widgets.folding_tree import FoldingTree
 
 SIZE_CELLS = 9
-MIN_NAME = 8
+MIN_BADGES = 8  # cells: fewer shows no badge at all (a cut word helps nobody)
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,15 @@ class LibraryTree(FoldingTree[Entry]):
         size = entry.size.rjust(SIZE_CELLS)
         badges = entry.badges
         name_room = room - cell_len(icon) - SIZE_CELLS - 1
-        if badges.cell_len and name_room - badges.cell_len - 1 < MIN_NAME:
-            badges = Text()  # too narrow: the info pane still says it
+        left = name_room - cell_len(entry.name) - 1  # for badges once the whole name is shown
+        if badges.cell_len > left:
+            # The name first (two copies must be told apart); the badges, most telling first,
+            # keep what room is left, or go (the info pane still says them).
+            if left >= MIN_BADGES:
+                badges = badges.copy()
+                badges.truncate(left, overflow="ellipsis")
+            else:
+                badges = Text()
         if badges.cell_len:
             name_room -= badges.cell_len + 1
         name = middle(entry.name, max(1, name_room))
