@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modella_tui.core.downloads.events import Progress, StateChanged
+from modella_tui.core.downloads.events import Progress, SidecarsWritten, StateChanged
 from modella_tui.core.store.db import Database
 from tests.core.engine_support import civitai_request, make_engine, simple_model
 from tests.fakes.catalog import KIB, MIB
@@ -126,6 +126,26 @@ async def test_existing_different_file_not_overwritten(
     assert (models / "Lora" / name).read_bytes() == b"someone else's file"
     stem, ext = name.rsplit(".", 1)
     assert summary.items[0].final_path == str(models / "Lora" / f"{stem} (2).{ext}")
+
+
+async def test_the_sidecars_are_announced_once_they_are_on_disk(
+    hub: FakeHub, db: Database, models: Path
+) -> None:
+    model = simple_model(hub, "Announced", 100 * KIB)
+    engine = make_engine(db, models)
+    seen: list[tuple[str, bool]] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, SidecarsWritten):  # the library index records them on this
+            info = Path(event.path).with_suffix(".civitai.info")
+            seen.append((event.path, info.is_file()))
+
+    engine.add_listener(on_event)
+    await engine.add([civitai_request(hub, model, models / "Lora")])
+    await engine.start()
+    summary = await engine.run_until_idle()
+    await engine.stop()
+    assert seen == [(summary.items[0].final_path, True)]
 
 
 async def test_same_file_already_there(hub: FakeHub, db: Database, models: Path) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from modella_tui.core import paths
 from modella_tui.core.config import Settings
-from modella_tui.core.downloads.events import Event, StateChanged
+from modella_tui.core.downloads.events import Event, SidecarsWritten, StateChanged
 from modella_tui.core.errors import NotFoundError, UsageError
 from modella_tui.core.models import CivitaiFile, CivitaiModel, CivitaiVersion
 from modella_tui.ui.services import EnqueueHub, HubQueued, KeyCheck, Services
@@ -145,11 +145,22 @@ def index_landed_files(engine: DownloadEngine, library: LibraryIndex) -> None:
         if item is not None and item.final_path:
             await library.record(Path(item.final_path))
 
+    async def record_sidecars(model: Path) -> None:
+        from modella_tui.core.library_ops import sidecars_of
+
+        for path in await asyncio.to_thread(sidecars_of, model):
+            await library.record(path)
+
     def on_event(event: Event) -> None:
         if isinstance(event, StateChanged) and event.state == "done":
-            task = asyncio.get_running_loop().create_task(record(event.item_id))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+            work = record(event.item_id)
+        elif isinstance(event, SidecarsWritten):
+            work = record_sidecars(Path(event.path))  # written a moment after the landing
+        else:
+            return
+        task = asyncio.get_running_loop().create_task(work)
+        pending.add(task)
+        task.add_done_callback(pending.discard)
 
     engine.add_listener(on_event)
 

@@ -43,4 +43,14 @@ class ItemRemoved:
     item_id: int
 
 
-Event = ItemAdded | StateChanged | Progress | ItemRemoved
+@dataclass(frozen=True)
+class SidecarsWritten:
+    """A landed model's sidecars (`.civitai.info`, preview, Forge card) are on disk beside it,
+    a moment after its "done": the library index takes them in."""
+
+    item_id: int
+    path: str
+    """The model file they belong to."""
+
+
+Event = ItemAdded | StateChanged | Progress | ItemRemoved | SidecarsWritten

@@ -10,6 +10,7 @@ from typing import Any
 
 from modella_tui.core import errors
 from modella_tui.core.downloads import partmeta
+from modella_tui.core.downloads.events import SidecarsWritten
 from modella_tui.core.downloads.job import Job, JobResult, open_both
 from modella_tui.core.downloads.partmeta import Target, UnsafePathError, make_target
 from modella_tui.core.downloads.sidecars import fetch_preview_bytes, preview_url, write_sidecars
@@ -247,6 +248,13 @@ class Landing(FolderWait):
             )  # fmt: skip
             self._side_tasks.add(task)
             task.add_done_callback(self._side_tasks.discard)
+            task.add_done_callback(
+                lambda t: (
+                    None
+                    if t.cancelled() or t.exception() is not None
+                    else self._emit(SidecarsWritten(item.id, str(final)))
+                )
+            )
 
     async def _already_landed(self, item: QueueItem, target: Target) -> bool:
         """The file is already in place: an identical one exists, or a crash hit after the rename."""
