@@ -334,7 +334,7 @@ class _TtyProgress:
         self.progress = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
-            DownloadColumn(),
+            DownloadColumn(binary_units=True),  # the sizes the app and `modella show` print
             TransferSpeedColumn(),
             TimeRemainingColumn(),
         )
@@ -365,9 +365,15 @@ class _TtyProgress:
         elif isinstance(event, StateChanged) and event.state in ("done", "failed", "cancelled"):
             task = self._task(event.item_id, names)
             state = t(f"ui.state.{event.state}")
+            done = event.state == "done"
+            total = next((x.total for x in self.progress.tasks if x.id == task), None)
             self.progress.update(
-                task, description=f"{clean(names.get(event.item_id, ''))[:30]} {state}"
+                task, description=f"{clean(names.get(event.item_id, ''))[:40]} {state}"
             )
+            if done and total:  # whole, though the last progress tick came before its end
+                self.progress.update(task, completed=total)
+            elif total is None:  # over before its first progress tick: its line below says it
+                self.progress.remove_task(task)
 
 
 def _report_orphans(orphans: list[Path]) -> None:

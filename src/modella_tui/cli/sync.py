@@ -184,7 +184,7 @@ class _Progress:
             self.bars = Progress(
                 TextColumn("{task.description}", markup=False),
                 BarColumn(),
-                DownloadColumn(),
+                DownloadColumn(binary_units=True),
                 TransferSpeedColumn(),
                 transient=True,
             )
