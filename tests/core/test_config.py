@@ -292,3 +292,17 @@ def test_a_models_folder_in_a_folder_that_cannot_be_written_is_refused(
     with pytest.raises(ConfigError) as info:
         s.set("models_dir", str(locked / "models"))
     assert str(locked) in info.value.message and "not writable" in info.value.message
+
+
+def test_unsetting_the_last_key_of_a_table_removes_the_table(tmp_path: Path) -> None:
+    s = config.load(env=_env(tmp_path))
+    s.set("hf.token", "hf_token_0123456789")
+    s.set("civitai.api_key", "key-0123456789")
+    s.set("max_parallel", 2)
+    s.unset("hf.token")
+    data = tomllib.loads(s.path.read_text(encoding="utf-8"))
+    assert "hf" not in data  # no bare [hf] left behind
+    assert data["civitai"]["api_key"] == "key-0123456789" and data["max_parallel"] == 2
+    s.unset("civitai.api_key")
+    s.unset("hf.token")  # nothing there: nothing happens
+    assert tomllib.loads(s.path.read_text(encoding="utf-8")) == {"max_parallel": 2}

@@ -116,13 +116,19 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _del_dotted(data: dict[str, Any], key: str) -> None:
+    """Remove `a.b.c`; a table left empty goes too (no bare `[hf]` in the file)."""
     parts = key.split(".")
-    node = data
+    nodes = [data]
     for part in parts[:-1]:
-        node = node.get(part, {})
+        node = nodes[-1].get(part)
         if not isinstance(node, dict):
             return
-    node.pop(parts[-1], None)
+        nodes.append(node)
+    nodes[-1].pop(parts[-1], None)
+    for depth in range(len(nodes) - 1, 0, -1):
+        if nodes[depth]:
+            break
+        nodes[depth - 1].pop(parts[depth - 1], None)
 
 
 def coerce(spec: SettingSpec, raw: Any) -> Any:
