@@ -368,13 +368,20 @@ class DownloadEngine(Admission, Landing, Recovery):
         self, item_id: int, done: int, total: int | None
     ) -> tuple[float, float | None]:
         """Speed and time left of an item another process downloads, from the progress it records
-        (about once a second): the same smoothing as for this process's own transfers."""
+        (about once a second), smoothed as this process's own transfers are."""
         now = self._clock()
         last = self._speed.get(item_id)
-        self._speed[item_id] = (now, done, 0.0)
         if last is None or done < last[1]:
+            self._speed[item_id] = (now, done, 0.0)
             return 0.0, None
-        t0, d0, speed = last
+        return self._smoothed(item_id, done, total, now)
+
+    def _smoothed(
+        self, item_id: int, done: int, total: int | None, now: float
+    ) -> tuple[float, float | None]:
+        """Speed (an exponential average of the rate since the last reading) and time left; the
+        reading is kept for the next one. The item must have a reading already."""
+        t0, d0, speed = self._speed[item_id]
         inst = max(0.0, (done - d0) / max(1e-6, now - t0))
         speed = inst if speed == 0.0 else 0.7 * speed + 0.3 * inst
         self._speed[item_id] = (now, done, speed)
@@ -391,13 +398,8 @@ class DownloadEngine(Admission, Landing, Recovery):
                 if last is None:
                     self._speed[item_id] = (now, done, 0.0)
                     continue
-                t0, d0, speed = last
+                t0, d0, _ = last
                 if done == d0 and now - t0 < 1.0:
                     continue
-                dt = max(1e-6, now - t0)
-                inst = max(0.0, (done - d0) / dt)
-                speed = inst if speed == 0.0 else 0.7 * speed + 0.3 * inst
-                self._speed[item_id] = (now, done, speed)
-                total = job.total
-                eta = (total - done) / speed if total is not None and speed > 0 else None
-                self._emit(Progress(item_id, done, total, speed, eta))
+                speed, eta = self._smoothed(item_id, done, job.total, now)
+                self._emit(Progress(item_id, done, job.total, speed, eta))
