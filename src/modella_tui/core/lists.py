@@ -291,9 +291,14 @@ class ListStore:
             await conn.executemany("DELETE FROM downloaded_models WHERE path = ?", rows)
 
 
+def same_name(name: str, taken: Iterable[str]) -> str | None:
+    """The list name of `taken` that `name` is, in any case (as it is spelled), or None."""
+    return next((n for n in taken if n.casefold() == name.casefold()), None)
+
+
 def _refuse_taken(name: str, taken: list[str]) -> None:
     """UsageError naming the existing list (as it is spelled) when `name` is one in any case."""
-    same = next((n for n in taken if n.casefold() == name.casefold()), None)
+    same = same_name(name, taken)
     if same is not None:
         raise UsageError("lists.error.exists", name=same)
 

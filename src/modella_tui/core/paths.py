@@ -178,9 +178,9 @@ def is_within(root: Path, path: Path) -> bool:
 
 def still_hashed(path: Path, roots: list[Path], size: int, mtime: float | None = None) -> bool:
     """Whether a file hashed earlier is still that file where Forge looks: under one of `roots`
-    (not an earlier models folder), a regular file (a link is followed) of the size it had, and, when the
-    hash came from a scan, of the mtime it had (a download's verified hash has no mtime: its size
-    is checked)."""
+    (not an earlier models folder), a regular file (a link is followed) of the size it had, and,
+    when the hash came from a scan, of the mtime it had (a download's verified hash has no mtime:
+    its size is checked)."""
     if not any(is_within(root, path) for root in roots):
         return False
     try:

@@ -23,7 +23,7 @@ from modella_tui.core.list_status import (
 )
 from modella_tui.core.list_status import QUEUED as QUEUED_STATE
 from modella_tui.core.listfile import ListFileError, read_list_file, write_list_file
-from modella_tui.core.lists import LandedFile, ListInfo, ListItem, list_name
+from modella_tui.core.lists import LandedFile, ListInfo, ListItem, list_name, same_name
 from modella_tui.core.provision import ALREADY, FAILED, QUEUED, SKIPPED, enqueue, prepare, report
 from modella_tui.ui.screens.base import BaseScreen
 from modella_tui.ui.screens.modals.choice import Choice, ChoiceScreen
@@ -86,8 +86,7 @@ class ListActionsScreen(BaseScreen):
                 name = list_name(value)
             except UsageError as exc:
                 return exc.message
-            taken = [i.name for i in self.infos if i.name != keep]
-            same = next((n for n in taken if n.casefold() == name.casefold()), None)
+            same = same_name(name, (i.name for i in self.infos if i.name != keep))
             if same is not None:
                 return t("lists.error.exists", name=same)  # as it is spelled, not as typed
             return None

@@ -198,10 +198,7 @@ class SettingsScreen(BaseScreen):
         if key in SECRET_FIELDS:
             if not value:
                 self._offer_removal(key)
-            elif self._save(key, value):
-                field.value = ""
-                field.placeholder = self.modella.settings.display(key)
-            else:
+            elif not self._save_secret(key, field, value):
                 self._refused[key] = value
             return
         saved = str(self.modella.settings.get(key))
@@ -257,6 +254,14 @@ class SettingsScreen(BaseScreen):
                 markup=False,
             )
 
+    def _save_secret(self, key: str, field: Input, value: str) -> bool:
+        """Save a typed key; the field empties and shows it masked (False: refused, it stays)."""
+        if not self._save(key, value):
+            return False
+        field.value = ""
+        field.placeholder = self.modella.settings.display(key)
+        return True
+
     def _offer_removal(self, key: str) -> None:
         """Enter in an empty key field: ask, then remove the saved key from the file."""
         settings = self.modella.settings
@@ -298,11 +303,8 @@ class SettingsScreen(BaseScreen):
         key = next(k for k, w in SECRET_FIELDS.items() if w == which)
         for field in self.query(f"#{_field_id(key)}").results(TextInput):
             typed = field.value.strip()
-            if typed:
-                if not self._save(key, typed):
-                    return  # refused: the reason is on screen
-                field.value = ""
-                field.placeholder = self.modella.settings.display(key)
+            if typed and not self._save_secret(key, field, typed):
+                return  # refused: the reason is on screen
         check = self.modella.services.check_key
         if check is None:
             self.notify(t("ui.settings.test_unavailable"), severity="warning", markup=False)
